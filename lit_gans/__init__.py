@@ -1,0 +1,3 @@
+"""lit_gans: GAN variants as PyTorch Lightning modules, composed with Hydra."""
+
+__version__ = "0.1.0"

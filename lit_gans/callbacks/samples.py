@@ -1,0 +1,114 @@
+"""Fixed-noise samples over training: an image grid, or a scatter plot for toy data."""
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from torch import Tensor
+from torchvision.utils import make_grid, save_image
+
+
+class SampleGrid(L.Callback):
+    """Every ``every_n_batches`` training batches (and at the end of training) draw G(z) for
+    the same fixed z, save it as ``<run>/samples/step_<global_step>.png`` and send it to
+    TensorBoard / W&B when those loggers are active.
+
+    Images become a ``make_grid`` PNG; 1-D and 2-D samples become a matplotlib plot over real
+    data (histogram or scatter), the view of the Unrolled GAN paper's Figure 1.
+    """
+
+    def __init__(self, every_n_batches: int = 500, num_samples: int = 64, seed: int = 0, dirname: str = "samples") -> None:
+        self.every_n_batches, self.num_samples, self.seed, self.dirname = every_n_batches, num_samples, seed, dirname
+        self._z: Tensor | None = None
+        self.saved: list[Path] = []
+
+    def fixed_latent(self, pl_module: Any) -> Tensor:
+        if self._z is None:  # seeded, independent of the global RNG so training is unaffected
+            gen = torch.Generator().manual_seed(self.seed)
+            self._z = pl_module.sample_latent(self.num_samples, generator=gen).cpu()
+        return self._z.to(pl_module.device)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.every_n_batches > 0 and (batch_idx + 1) % self.every_n_batches == 0:
+            self.render(trainer, pl_module, batch)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self.render(trainer, pl_module, None)
+
+    @torch.no_grad()
+    def render(self, trainer: L.Trainer, pl_module: Any, batch: Any) -> Path | None:
+        was_training = pl_module.generator.training
+        pl_module.generator.eval()  # BatchNorm uses running statistics; sampling must not move them
+        fake = pl_module.generator(self.fixed_latent(pl_module)).float().cpu()
+        pl_module.generator.train(was_training)
+        if not trainer.is_global_zero:
+            return None
+        out_dir = Path(trainer.default_root_dir) / self.dirname
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"step_{trainer.global_step:07d}.png"
+        if fake.dim() == 4:  # (N, C, H, W) in [-1, 1]
+            grid = make_grid(fake, nrow=int(len(fake) ** 0.5), normalize=True, value_range=(-1, 1))
+            save_image(grid, path)
+        else:
+            real = _real_points(trainer, batch)
+            _plot_points(fake.flatten(1), real, path, title=f"step {trainer.global_step}")
+            grid = None
+        self.saved.append(path)
+        self._send_to_loggers(trainer, path, grid)
+        return path
+
+    def _send_to_loggers(self, trainer: L.Trainer, path: Path, grid: Tensor | None) -> None:
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image(key="samples", images=[str(path)], step=trainer.global_step)
+            elif isinstance(logger, TensorBoardLogger):
+                if grid is None:
+                    from PIL import Image
+                    from torchvision.transforms.functional import pil_to_tensor
+
+                    grid = pil_to_tensor(Image.open(path).convert("RGB"))
+                logger.experiment.add_image("samples", grid, global_step=trainer.global_step)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"z": self._z}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._z = state_dict.get("z")
+
+
+def _real_points(trainer: L.Trainer, batch: Any) -> Tensor | None:
+    """Real points to draw behind the samples: the datamodule's distribution if it has one."""
+    dist = getattr(trainer.datamodule, "distribution", None) if trainer.datamodule is not None else None
+    if dist is not None:
+        x = dist.sample(2000, torch.Generator().manual_seed(0))
+        return (x[0] if isinstance(x, tuple) else x).float().cpu().flatten(1)
+    if batch is not None:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return x.float().cpu().flatten(1)
+    return None
+
+
+def _plot_points(fake: Tensor, real: Tensor | None, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    if fake.shape[1] == 1:
+        bins = 60
+        if real is not None:
+            ax.hist(real[:, 0].numpy(), bins=bins, density=True, alpha=0.5, label="real")
+        ax.hist(fake[:, 0].numpy(), bins=bins, density=True, alpha=0.5, label="generated")
+    else:
+        if real is not None:
+            ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:blue", alpha=0.3, label="real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:orange", label="generated")
+        ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=7)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

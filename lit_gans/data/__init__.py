@@ -1,0 +1,29 @@
+"""Data modules: torchvision image sets, folders of images, and toy Gaussian mixtures."""
+
+from lit_gans.data.batched import BatchedTensorDataset
+from lit_gans.data.errors import DatasetNotFoundError
+from lit_gans.data.image_folder import ImageFolderDataModule
+from lit_gans.data.images import TorchvisionDataModule
+from lit_gans.data.paths import resolve_data_root
+from lit_gans.data.toy import (
+    TOY_DISTRIBUTIONS,
+    GaussianMixture,
+    GaussianMixture1D,
+    Grid,
+    Ring,
+    ToyDataModule,
+)
+
+__all__ = [
+    "TOY_DISTRIBUTIONS",
+    "BatchedTensorDataset",
+    "DatasetNotFoundError",
+    "GaussianMixture",
+    "GaussianMixture1D",
+    "Grid",
+    "ImageFolderDataModule",
+    "Ring",
+    "ToyDataModule",
+    "TorchvisionDataModule",
+    "resolve_data_root",
+]

@@ -1,0 +1,196 @@
+"""MNIST, Fashion-MNIST and CIFAR-10, preloaded into memory as one uint8 tensor per split.
+
+The sets are small (<= 150 MB as uint8), so decoding every image once and gathering whole
+batches from a tensor is far faster than torchvision's per-sample PIL transforms.
+"""
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader
+from torchvision import datasets
+
+from lit_gans.data.batched import Batch, BatchedTensorDataset, batched_loader
+from lit_gans.data.errors import DatasetNotFoundError
+from lit_gans.data.paths import DATA_DIR_ENV, resolve_data_root
+
+# torchvision calls urlopen without a timeout, so a network that drops packets (instead of
+# refusing) would hang forever; this bounds every connect/read of a download attempt.
+DOWNLOAD_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where torchvision keeps one dataset under the data root, and its native image format."""
+
+    dataset: type[datasets.VisionDataset]
+    folder: str  # relative to the data root, as laid out by torchvision
+    files: tuple[str, ...]
+    channels: int
+    size: int
+
+
+_MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+_CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
+
+SOURCES: dict[str, _Source] = {
+    "mnist": _Source(datasets.MNIST, "MNIST/raw", _MNIST_FILES, 1, 28),
+    "fashion_mnist": _Source(datasets.FashionMNIST, "FashionMNIST/raw", _MNIST_FILES, 1, 28),
+    "cifar10": _Source(datasets.CIFAR10, "cifar-10-batches-py", _CIFAR10_FILES, 3, 32),
+}
+
+
+def to_unit_range(images: Tensor) -> Tensor:
+    """uint8 [0, 255] -> float32 [-1, 1], the range of a Tanh generator; 0 and 255 map exactly."""
+    return images.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+def _as_nchw(data: Tensor | np.ndarray) -> Tensor:
+    """torchvision's `.data`: MNIST-like uint8 (N, H, W) tensor, CIFAR uint8 (N, H, W, C) array."""
+    if isinstance(data, np.ndarray):
+        return torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
+    return data.unsqueeze(1)
+
+
+def _resize_uint8(images: Tensor, size: int, chunk: int = 4096) -> Tensor:
+    """Resize (N, C, H, W) uint8 images to (size, size) once, in chunks to bound float memory."""
+    out = [
+        F.interpolate(part.float(), size=(size, size), mode="bilinear", antialias=True)
+        .round_()
+        .clamp_(0, 255)
+        .to(torch.uint8)
+        for part in images.split(chunk)
+    ]
+    return torch.cat(out)
+
+
+class TorchvisionDataModule(L.LightningDataModule):
+    """A torchvision image set as `(images (B, C, H, W) float32 in [-1, 1], labels (B,) int64)`.
+
+    Files are looked up in `<root>/<folder>` (e.g. `<root>/MNIST/raw`), where `root` comes from
+    `resolve_data_root`. Downloads happen in `prepare_data` (rank 0 only under Lightning), reading
+    in `setup`; outside a Trainer call both in that order. Validation and test loaders iterate the
+    official test split, which is only read when one of them is requested.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        root: str | None = None,
+        image_size: int | None = None,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        download: bool = True,
+        drop_last: bool = True,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        if name not in SOURCES:
+            raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SOURCES)}")
+        self.name, self.source = name, SOURCES[name]
+        self.root = resolve_data_root(root)
+        self.image_size = image_size or self.source.size
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.download, self.drop_last, self.pin_memory = download, drop_last, pin_memory
+        self.shape: tuple[int, int, int] = (self.source.channels, self.image_size, self.image_size)
+        self.num_classes: int = 10
+        self._splits: dict[bool, BatchedTensorDataset] = {}
+
+    @property
+    def folder(self) -> Path:
+        """The folder that must hold `self.source.files`."""
+        return self.root / self.source.folder
+
+    def prepare_data(self) -> None:
+        """Download the files if they are missing and `download` is set; otherwise fail clearly."""
+        if not self._missing_files():
+            return
+        if not self.download:
+            raise self._not_found(f"{self._missing_files_text()} (data.download=false).")
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+        try:
+            # One construction downloads both splits (train and test files ship together).
+            self.source.dataset(str(self.root), train=True, download=True)
+        except (OSError, RuntimeError) as err:
+            # URLError and socket timeouts are OSErrors; torchvision reports failed mirrors as a
+            # multi-line RuntimeError, flattened here so the cause stays on one line.
+            reason = " ".join(str(err).split()) or type(err).__name__
+            problem = f"Downloading {self.name} into {self.folder} failed: {reason}"
+            raise self._not_found(problem) from err
+        finally:
+            socket.setdefaulttimeout(previous)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Preload the train split for fitting (the test split is read lazily by its loaders)."""
+        if stage in (None, "fit"):
+            self.dataset(train=True)
+
+    def dataset(self, train: bool = True) -> BatchedTensorDataset:
+        """The train or test split as a preloaded dataset (`.data` holds uint8 (N, C, H, W))."""
+        if train not in self._splits:
+            self._splits[train] = self._load(train)
+        return self._splits[train]
+
+    def train_dataloader(self) -> DataLoader[Batch]:
+        return self._loader(train=True)
+
+    def val_dataloader(self) -> DataLoader[Batch]:
+        return self._loader(train=False)
+
+    def test_dataloader(self) -> DataLoader[Batch]:
+        return self._loader(train=False)
+
+    def _loader(self, train: bool) -> DataLoader[Batch]:
+        return batched_loader(
+            self.dataset(train),
+            batch_size=self.batch_size,
+            shuffle=train,
+            drop_last=self.drop_last and train,  # evaluation (FID) should see every test image
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+        )
+
+    def _load(self, train: bool) -> BatchedTensorDataset:
+        if self._missing_files():
+            problem = f"{self._missing_files_text()}."
+            if self.download:
+                problem += " Downloads happen in prepare_data(); call it before setup()."
+            raise self._not_found(problem)
+        try:
+            ds = self.source.dataset(str(self.root), train=train, download=False)
+        except RuntimeError as err:  # files present but corrupted (torchvision checks integrity)
+            raise self._not_found(f"Reading {self.name} from {self.folder} failed: {err}") from err
+        images = _as_nchw(ds.data)
+        if images.shape[-1] != self.image_size:
+            images = _resize_uint8(images, self.image_size)
+        labels = torch.as_tensor(ds.targets, dtype=torch.long)
+        return BatchedTensorDataset(images, labels, transform=to_unit_range)
+
+    def _missing_files(self) -> list[str]:
+        return [f for f in self.source.files if not (self.folder / f).is_file()]
+
+    def _missing_files_text(self) -> str:
+        missing = self._missing_files()
+        partial = f": missing {', '.join(missing)}" if len(missing) < len(self.source.files) else ""
+        return f"{self.name} not found in {self.folder}{partial}"
+
+    def _not_found(self, problem: str) -> DatasetNotFoundError:
+        top = self.source.folder.split("/")[0]
+        return DatasetNotFoundError(
+            f"{problem}\n"
+            f"Expected files in {self.folder}: {', '.join(self.source.files)}.\n"
+            f"Fix: set data.root=<folder containing {top}/> or the {DATA_DIR_ENV} environment "
+            "variable, or run once with network access and data.download=true."
+        )

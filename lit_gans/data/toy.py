@@ -1,0 +1,151 @@
+"""Low-dimensional Gaussian mixtures for measuring mode collapse, sampled from a seed."""
+
+import math
+from collections.abc import Sequence
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from lit_gans.data.batched import Batch, BatchedTensorDataset, batched_loader
+
+
+class GaussianMixture:
+    """Mixture of isotropic Gaussians.
+
+    Component k has mean `centers[k]` (K, D), standard deviation `stds[k]` and weight `weights[k]`
+    (normalised to sum to 1).
+    """
+
+    def __init__(self, centers: Tensor, stds: Tensor, weights: Tensor) -> None:
+        k = len(centers)
+        if centers.dim() != 2 or stds.shape != (k,) or weights.shape != (k,):
+            raise ValueError("need centers (K, D), stds (K,) and weights (K,)")
+        if (stds <= 0).any() or (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError("stds must be positive and weights non-negative with a positive sum")
+        self.centers = centers.to(torch.float32)
+        self.stds = stds.to(torch.float32)
+        self.weights = (weights / weights.sum()).to(torch.float32)
+
+    @property
+    def num_components(self) -> int:
+        return len(self.centers)
+
+    @property
+    def dim(self) -> int:
+        return self.centers.shape[1]
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """Return `n` points (n, D) float32 and the component each was drawn from (n,) int64."""
+        component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.dim, generator=generator)
+        return self.centers[component] + self.stds[component, None] * noise, component
+
+    def mean(self) -> Tensor:
+        """Analytic mean (D,)."""
+        return self.weights @ self.centers
+
+    def variance(self) -> Tensor:
+        """Analytic per-dimension variance (D,): sum_k w_k (mu_k^2 + s_k^2) - mean^2."""
+        second_moment = self.weights @ (self.centers**2 + self.stds[:, None] ** 2)
+        return second_moment - self.mean() ** 2
+
+
+class Ring(GaussianMixture):
+    """Equal-weight Gaussians evenly spaced on a circle.
+
+    Defaults are the 2-D ring of Metz et al. 2016, "Unrolled Generative Adversarial Networks":
+    8 modes on a circle of radius 2, each with standard deviation 0.02.
+    """
+
+    def __init__(self, num_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> None:
+        angles = torch.arange(num_modes, dtype=torch.float64) * (2 * math.pi / num_modes)
+        centers = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+        super().__init__(centers, torch.full((num_modes,), std), torch.ones(num_modes))
+
+
+class Grid(GaussianMixture):
+    """Equal-weight Gaussians on a square grid.
+
+    Defaults are the 2-D grid of Srivastava et al. 2017, "VEEGAN" (also used by Lin et al. 2018,
+    "PacGAN"): 25 modes at {-4, -2, 0, 2, 4}^2, each with standard deviation 0.05.
+    """
+
+    def __init__(self, side: int = 5, spacing: float = 2.0, std: float = 0.05) -> None:
+        axis = (torch.arange(side, dtype=torch.float64) - (side - 1) / 2) * spacing
+        centers = torch.cartesian_prod(axis, axis)
+        super().__init__(centers, torch.full((side * side,), std), torch.ones(side * side))
+
+
+class GaussianMixture1D(GaussianMixture):
+    """A 1-D mixture with the given means, standard deviations and (unnormalised) weights."""
+
+    def __init__(
+        self,
+        means: Sequence[float] = (-2.0, 2.0),
+        stds: Sequence[float] = (0.5, 0.5),
+        weights: Sequence[float] = (0.5, 0.5),
+    ) -> None:
+        # float() per item so that Hydra's ListConfig (not a list) is accepted too.
+        super().__init__(
+            torch.tensor([[float(m)] for m in means]),
+            torch.tensor([float(s) for s in stds]),
+            torch.tensor([float(w) for w in weights]),
+        )
+
+
+TOY_DISTRIBUTIONS: dict[str, type[GaussianMixture]] = {
+    "ring8": Ring,
+    "grid25": Grid,
+    "mog1d": GaussianMixture1D,
+}
+
+
+class ToyDataModule(L.LightningDataModule):
+    """A fixed sample of a toy mixture served as `(points (B, D) float32, components (B,) int64)`.
+
+    `distribution` is a name from `TOY_DISTRIBUTIONS` (default settings) or a `GaussianMixture`.
+    The `num_samples` points are drawn once in `setup` from `torch.Generator().manual_seed(seed)`,
+    so the same seed always gives the same data set.
+    """
+
+    def __init__(
+        self,
+        distribution: str | GaussianMixture,
+        num_samples: int = 100_000,
+        batch_size: int = 512,
+        seed: int = 0,
+        num_workers: int = 0,
+        drop_last: bool = True,
+    ) -> None:
+        super().__init__()
+        if isinstance(distribution, str):
+            if distribution not in TOY_DISTRIBUTIONS:
+                choices = sorted(TOY_DISTRIBUTIONS)
+                raise ValueError(f"unknown toy distribution {distribution!r}; choices: {choices}")
+            distribution = TOY_DISTRIBUTIONS[distribution]()
+        self.distribution = distribution
+        self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
+        self.num_workers, self.drop_last = num_workers, drop_last
+        self.shape: tuple[int] = (distribution.dim,)
+        self.num_classes: int = distribution.num_components
+        self.train_set: BatchedTensorDataset | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        """Draw the data set (once; later calls keep it)."""
+        if self.train_set is None:
+            generator = torch.Generator().manual_seed(self.seed)
+            points, components = self.distribution.sample(self.num_samples, generator)
+            self.train_set = BatchedTensorDataset(points, components)
+
+    def train_dataloader(self) -> DataLoader[Batch]:
+        if self.train_set is None:
+            raise RuntimeError("call setup() before train_dataloader()")
+        return batched_loader(
+            self.train_set,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=self.drop_last,
+            num_workers=self.num_workers,
+        )

@@ -1,0 +1,31 @@
+"""Pure loss functions: ``(d_real, d_fake, ...) -> scalar Tensor`` to minimise.
+
+Each function documents its sign convention and the paper equation it implements.
+``Objective`` bundles a discriminator loss with a generator loss for Hydra configs.
+"""
+
+from lit_gans.losses.adversarial import (
+    js_divergence_estimate,
+    minimax_discriminator_loss,
+    minimax_generator_loss,
+    non_saturating_generator_loss,
+)
+from lit_gans.losses.objective import Objective
+from lit_gans.losses.wasserstein import (
+    em_estimate,
+    gradient_penalty,
+    wasserstein_critic_loss,
+    wasserstein_generator_loss,
+)
+
+__all__ = [
+    "Objective",
+    "em_estimate",
+    "gradient_penalty",
+    "js_divergence_estimate",
+    "minimax_discriminator_loss",
+    "minimax_generator_loss",
+    "non_saturating_generator_loss",
+    "wasserstein_critic_loss",
+    "wasserstein_generator_loss",
+]

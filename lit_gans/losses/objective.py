@@ -1,0 +1,61 @@
+"""``Objective``: the pair of losses (and optional penalty) a ``conf/loss/*.yaml`` selects."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.utils import get_method, instantiate
+from torch import Tensor
+
+DiscriminatorLoss = Callable[[Tensor, Tensor], Tensor]
+GeneratorLoss = Callable[[Tensor], Tensor]
+
+
+def _resolve(spec: str | Mapping[str, Any] | None) -> Callable | None:
+    """A dotted path (``"lit_gans.losses.x"``) or a ``{_target_, _partial_: true, ...}`` dict."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return get_method(spec)
+    return instantiate(dict(spec), _partial_=True)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A discriminator loss, a generator loss and an optional gradient penalty.
+
+    Built from plain config so checkpoints hold strings, not functions:
+
+    >>> obj = Objective.from_config({"name": "wasserstein_gp",
+    ...     "discriminator": "lit_gans.losses.wasserstein_critic_loss",
+    ...     "generator": "lit_gans.losses.wasserstein_generator_loss",
+    ...     "estimate": "lit_gans.losses.em_estimate", "gp_weight": 10.0})
+    >>> obj.gp_weight, obj.estimate_name
+    (10.0, 'em_estimate')
+    """
+
+    name: str
+    discriminator: DiscriminatorLoss
+    generator: GeneratorLoss
+    estimate: DiscriminatorLoss | None = None  # a divergence estimate to log, e.g. the EM estimate
+    gp_weight: float = 0.0  # λ of the gradient penalty (Gulrajani et al. 2017); 0 disables it
+    gp_one_sided: bool = False
+
+    @property
+    def estimate_name(self) -> str | None:
+        return getattr(self.estimate, "__name__", None) if self.estimate else None
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> "Objective":
+        known = {"name", "discriminator", "generator", "estimate", "gp_weight", "gp_one_sided"}
+        unknown = set(cfg) - known
+        if unknown:
+            raise ValueError(f"Unknown loss config keys {sorted(unknown)}; expected {sorted(known)}.")
+        return cls(
+            name=str(cfg.get("name", "custom")),
+            discriminator=_resolve(cfg["discriminator"]),
+            generator=_resolve(cfg["generator"]),
+            estimate=_resolve(cfg.get("estimate")),
+            gp_weight=float(cfg.get("gp_weight", 0.0)),
+            gp_one_sided=bool(cfg.get("gp_one_sided", False)),
+        )

@@ -1,0 +1,201 @@
+"""The one adversarial training skeleton every variant shares.
+
+A variant overrides small hooks (``discriminator_loss``, ``generator_loss``,
+``after_discriminator_step``) instead of copying ``training_step``.
+
+Step accounting: one batch = one discriminator (critic) step on that real batch; every
+``n_critic``-th batch (keyed on ``batch_idx``) also takes one generator step, so the critic
+iterations consume distinct real batches as in WGAN's Algorithm 1. Lightning's
+``trainer.global_step`` counts *optimizer* steps: n_critic + 1 per generator step, which is
+what ``trainer.max_steps`` limits.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
+
+from lit_gans.losses import Objective, gradient_penalty
+from lit_gans.models.rng import collect_rng_states, set_rng_states
+from lit_gans.networks import has_batch_norm
+
+Logs = dict[str, Tensor]
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
+
+
+def _plain(cfg: Any) -> Any:
+    """OmegaConf containers -> resolved plain dicts/lists, so checkpoints load with
+    ``weights_only=True`` and ``load_from_checkpoint`` can rebuild the module."""
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+
+
+class AdversarialModule(L.LightningModule):
+    """Generator vs discriminator with manual optimization.
+
+    Args:
+        generator, discriminator: Hydra configs (``_target_`` + kwargs) of the networks.
+        loss: a ``conf/loss`` config, see :class:`lit_gans.losses.Objective`.
+        optimizer_g, optimizer_d: ``_partial_`` optimizer configs; each gets its own network's
+            parameters.
+        latent_dim: size of z. ``latent_distribution``: "normal" N(0, I) or "uniform" U[-1, 1].
+        n_critic: discriminator steps per generator step.
+        scheduler_g, scheduler_d: optional ``_partial_`` LR scheduler configs, stepped after
+            every step of their optimizer.
+        gradient_clip_val: clip each network's gradient norm (``gradient_clip_algorithm``) before
+            its step; ``Trainer(gradient_clip_val=...)`` is not available with manual optimization.
+        nan_check_every_n_batches: raise a clear error when a loss is not finite (0 disables; each
+            check synchronises with the device).
+    """
+
+    def __init__(
+        self,
+        generator: Mapping[str, Any],
+        discriminator: Mapping[str, Any],
+        loss: Mapping[str, Any],
+        optimizer_g: Mapping[str, Any],
+        optimizer_d: Mapping[str, Any],
+        latent_dim: int = 100,
+        latent_distribution: str = "normal",
+        n_critic: int = 1,
+        scheduler_g: Mapping[str, Any] | None = None,
+        scheduler_d: Mapping[str, Any] | None = None,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str = "norm",
+        nan_check_every_n_batches: int = 1,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()  # collects subclass arguments too (e.g. WGAN's clip_value)
+        for key, value in self.hparams.items():
+            self.hparams[key] = _plain(value)
+        generator, discriminator, loss = self.hparams.generator, self.hparams.discriminator, self.hparams.loss
+        if latent_distribution not in LATENT_DISTRIBUTIONS:
+            raise ValueError(f"latent_distribution must be one of {LATENT_DISTRIBUTIONS}, got {latent_distribution!r}.")
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}.")
+        self.automatic_optimization = False
+        self.generator = instantiate(generator)
+        self.discriminator = instantiate(discriminator)
+        self.objective = Objective.from_config(loss)
+        if self.objective.gp_weight > 0 and has_batch_norm(self.discriminator):
+            raise ValueError(
+                "The gradient penalty is per sample, but BatchNorm in the critic mixes samples "
+                "(Gulrajani et al. 2017, Section 4). Use a critic without BatchNorm, e.g. "
+                "net/discriminator@model.discriminator=dcgan_layernorm (or dcgan_nonorm, mlp)."
+            )
+
+    # ----- sampling -------------------------------------------------------------------------
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """z (n, latent_dim) from the configured prior; with a (CPU) ``generator``, reproducibly."""
+        shape = (n, self.hparams.latent_dim)
+        device = "cpu" if generator is not None else self.device  # a CPU Generator can't feed CUDA
+        if self.hparams.latent_distribution == "uniform":
+            z = torch.rand(shape, generator=generator, device=device) * 2 - 1
+        else:
+            z = torch.randn(shape, generator=generator, device=device)
+        return z.to(self.device)
+
+    def sample_fake(self, n: int) -> Tensor:
+        return self.generator(self.sample_latent(n))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.generator(z)
+
+    @staticmethod
+    def real_samples(batch: Any) -> Tensor:
+        """Datamodules yield ``(x, y)``; unconditional variants use x only."""
+        return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+    # ----- hooks a variant overrides -------------------------------------------------------
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Logs]:
+        """Loss to minimise for D on a real and a (detached) fake batch, and values to log."""
+        d_real, d_fake = self.discriminator(real), self.discriminator(fake)  # (B,), (B,)
+        loss = self.objective.discriminator(d_real, d_fake)
+        logs = {"train/d_loss": loss, "train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()}
+        if self.objective.estimate is not None:  # e.g. the EM estimate of WGAN's Figure 3
+            logs[f"train/{self.objective.estimate_name}"] = self.objective.estimate(d_real, d_fake)
+        if self.objective.gp_weight > 0:
+            gp = gradient_penalty(self.discriminator, real, fake, one_sided=self.objective.gp_one_sided)
+            loss = loss + self.objective.gp_weight * gp
+            logs["train/gradient_penalty"] = gp
+        return loss, logs
+
+    def generator_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Logs]:
+        """Loss to minimise for G on a fake batch that carries G's graph."""
+        loss = self.objective.generator(self.discriminator(fake))
+        return loss, {"train/g_loss": loss}
+
+    def after_discriminator_step(self) -> None:
+        """Called after every D step (WGAN clips the critic's weights here)."""
+
+    # ----- the skeleton ---------------------------------------------------------------------
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        real = self.real_samples(batch)
+        opt_g, opt_d = self.optimizers()
+        check = self.hparams.nan_check_every_n_batches
+        check = check > 0 and batch_idx % check == 0
+        with self.toggled_optimizer(opt_d):  # G frozen: its forward records no graph
+            d_loss, d_logs = self.discriminator_loss(real, self.sample_fake(len(real)).detach())
+            self._check_finite(check, "discriminator", d_loss)
+            self._step(opt_d, d_loss, "d")
+            self.after_discriminator_step()
+        if (batch_idx + 1) % self.hparams.n_critic == 0:
+            with self.toggled_optimizer(opt_g):
+                g_loss, g_logs = self.generator_loss(real, self.sample_fake(len(real)))
+                self._check_finite(check, "generator", g_loss)
+                self._step(opt_g, g_loss, "g")
+            self.log_dict({k: v.detach() for k, v in g_logs.items()}, prog_bar=False)
+        self.log_dict({k: v.detach() for k, v in d_logs.items()})
+        self.log("d_loss", d_logs["train/d_loss"].detach(), prog_bar=True, logger=False)
+
+    def _step(self, optimizer: Any, loss: Tensor, which: str) -> None:
+        """zero_grad, manual_backward, optional clipping, step, then this optimizer's scheduler."""
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self.hparams.gradient_clip_val:
+            self.clip_gradients(
+                optimizer,
+                gradient_clip_val=self.hparams.gradient_clip_val,
+                gradient_clip_algorithm=self.hparams.gradient_clip_algorithm,
+            )
+        optimizer.step()
+        if which in self._scheduler_slots:
+            schedulers = self.lr_schedulers()
+            schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
+            schedulers[self._scheduler_slots[which]].step()
+
+    def _check_finite(self, enabled: bool, which: str, loss: Tensor) -> None:
+        if enabled and not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"The {which} loss is {loss.item()} at global step {self.global_step} (epoch "
+                f"{self.current_epoch}). Training diverged: lower the learning rates "
+                "(model.optimizer_g.lr / model.optimizer_d.lr), enable clipping "
+                "(model.gradient_clip_val=1.0), or check the data scaling ([-1, 1])."
+            )
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        opt_g = instantiate(hp.optimizer_g)(self.generator.parameters())
+        opt_d = instantiate(hp.optimizer_d)(self.discriminator.parameters())
+        self._scheduler_slots: dict[str, int] = {}
+        schedulers = []
+        for which, opt, cfg in (("g", opt_g, hp.scheduler_g), ("d", opt_d, hp.scheduler_d)):
+            if cfg:
+                self._scheduler_slots[which] = len(schedulers)
+                schedulers.append(instantiate(cfg)(opt))
+        # Order matters: checkpoints restore optimizer states as a list zipped in this order.
+        return ([opt_g, opt_d], schedulers) if schedulers else [opt_g, opt_d]
+
+    # ----- exact resume ---------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["rng_states"] = collect_rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lightning restores weights, optimizers and counters, but not the RNGs that draw z and
+        # shuffle the data; without them a resumed run diverges from an uninterrupted one.
+        # Only when a Trainer resumes: ``load_from_checkpoint`` for sampling must not reseed.
+        if "rng_states" in checkpoint and self._trainer is not None:
+            set_rng_states(checkpoint["rng_states"])

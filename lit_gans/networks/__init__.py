@@ -1,0 +1,14 @@
+"""Generator and discriminator networks. They know nothing about training."""
+
+from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from lit_gans.networks.layers import Maxout, has_batch_norm
+from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
+
+__all__ = [
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "Maxout",
+    "has_batch_norm",
+]

@@ -1,0 +1,78 @@
+"""Fully connected generator and discriminator (Goodfellow et al. 2014; toy 2-D data)."""
+
+import math
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from lit_gans.networks.layers import Maxout, make_activation
+
+
+class MLPGenerator(nn.Module):
+    """z (B, latent_dim) -> sample (B, *out_shape).
+
+    The GAN lecture's MNIST generator is 100 -> 1200 -> 1200 -> 784 with ReLU and a Sigmoid
+    output; we default to Tanh because our images are scaled to [-1, 1] (same shape of map).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        out_shape: Sequence[int],
+        hidden: Sequence[int] = (1200, 1200),
+        activation: str = "relu",
+        output_activation: str = "tanh",
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.latent_dim, self.out_shape = latent_dim, tuple(out_shape)
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for h in hidden:
+            layers.append(nn.Linear(width, h))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(h))
+            layers.append(make_activation(activation))
+            width = h
+        layers += [nn.Linear(width, math.prod(self.out_shape)), make_activation(output_activation)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(-1, *self.out_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """x (B, *in_shape) -> score (B,): a logit for GAN losses, a critic value for WGAN.
+
+    ``activation="maxout"`` with ``maxout_pieces`` and ``dropout`` gives the original GAN's
+    MNIST discriminator (Goodfellow et al. 2014: 240 maxout units x 5 pieces, dropout).
+    ``layer_norm`` is the BatchNorm-free normalisation WGAN-GP allows in a critic.
+    """
+
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        hidden: Sequence[int] = (512, 256),
+        activation: str = "leaky_relu",
+        dropout: float = 0.0,
+        maxout_pieces: int = 5,
+        layer_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.in_shape = tuple(in_shape)
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = math.prod(self.in_shape)
+        for h in hidden:
+            if activation == "maxout":
+                layers.append(Maxout(width, h, maxout_pieces))
+            else:
+                layers += [nn.Linear(width, h)] + ([nn.LayerNorm(h)] if layer_norm else [])
+                layers.append(make_activation(activation))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).squeeze(1)  # (B,)

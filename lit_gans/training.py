@@ -1,0 +1,86 @@
+"""``train(cfg)``: build everything from a composed Hydra config and fit. Tests call it."""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+
+def instantiate_datamodule(cfg: DictConfig) -> L.LightningDataModule:
+    """Build the datamodule; ``shape`` is the (C, H, W) / (D,) the networks are built for and
+    must agree with the data actually served."""
+    kwargs = OmegaConf.to_container(cfg, resolve=True)
+    kwargs.pop("shape")
+    datamodule = instantiate(kwargs)
+    declared, served = tuple(cfg.shape), tuple(datamodule.shape)
+    if declared != served:
+        raise ValueError(f"data.shape {declared} does not match the data served {served}; fix conf/data.")
+    return datamodule
+
+
+def instantiate_dict(cfg: DictConfig | None) -> list[Any]:
+    """Instantiate every ``_target_`` entry of a ``{name: config}`` group (callbacks, loggers)."""
+    if not cfg:
+        return []
+    return [instantiate(c) for c in cfg.values() if isinstance(c, DictConfig) and "_target_" in c]
+
+
+def check_resume(cfg: DictConfig, model: L.LightningModule) -> None:
+    """Fail early, with the fix, when ``ckpt_path`` is unreadable or was trained with another
+    model config (Lightning would otherwise fail deep inside ``load_state_dict``)."""
+    path = Path(cfg.ckpt_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"ckpt_path={path} does not exist. Point it at <run>/checkpoints/last.ckpt.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure means the same thing here
+        raise RuntimeError(
+            f"ckpt_path={path} is not a readable lit_gans checkpoint ({type(err).__name__}: {err}). "
+            "It may be truncated or corrupt; pick another checkpoint from the run's checkpoints/ folder."
+        ) from err
+    saved = ckpt.get("hyper_parameters", {})
+    current = dict(model.hparams)
+    differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    if differ:
+        overrides = path.parent.parent / ".hydra" / "overrides.yaml"
+        hint = f" The run's overrides are in {overrides}: {OmegaConf.load(overrides)}." if overrides.exists() else ""
+        raise ValueError(
+            f"ckpt_path={path} was trained with a different model config (model.{', model.'.join(differ)} "
+            f"differ). Resume with the same model/loss/net/data overrides as the original run.{hint}"
+        )
+
+
+def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
+    """Fit the configured model; returns (final logged metrics, the objects built)."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate_datamodule(cfg.data)
+    model = instantiate(cfg.model, _recursive_=False)
+    callbacks = instantiate_dict(cfg.get("callbacks"))
+    loggers = instantiate_dict(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    if cfg.get("ckpt_path"):
+        check_resume(cfg, model)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    finally:
+        _finish_wandb(loggers)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    objects = {"cfg": cfg, "datamodule": datamodule, "model": model, "trainer": trainer}
+    return metrics, objects
+
+
+def _finish_wandb(loggers: list[Any]) -> None:
+    """``WandbLogger`` never calls ``wandb.finish()``; without it sweep jobs share one run."""
+    if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
+        import wandb
+
+        wandb.finish()

@@ -1,0 +1,46 @@
+"""Shared fixtures: offline data root, W&B disabled, Hydra composition of the real configs."""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+os.environ.setdefault("LIT_GANS_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+os.environ["WANDB_MODE"] = "disabled"
+MNIST_RAW = Path(os.environ["LIT_GANS_DATA_DIR"]) / "MNIST" / "raw"
+needs_mnist = pytest.mark.skipif(
+    not (MNIST_RAW / "train-images-idx3-ubyte").exists() and not (MNIST_RAW / "train-images-idx3-ubyte.gz").exists(),
+    reason=f"MNIST not found in {MNIST_RAW}; set LIT_GANS_DATA_DIR",
+)
+
+
+def config_names(group: str) -> list[str]:
+    """Every YAML of a config group: the config directory is the registry tests glob."""
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@pytest.fixture
+def compose_cfg(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
+    """compose_cfg(*overrides) -> the composed train config, run folder in tmp_path, quiet."""
+
+    def _compose(*overrides: str, quiet: bool = True) -> DictConfig:
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+            extra = ["callbacks=none", "logger=[]"] if quiet else []
+            cfg = compose("train", overrides=[*extra, *overrides], return_hydra_config=True)
+        with open_dict(cfg):
+            cfg.hydra.runtime.output_dir = str(tmp_path / "run")
+            cfg.trainer.enable_progress_bar = False
+            cfg.trainer.enable_model_summary = False
+        HydraConfig().set_config(cfg)
+        return cfg
+
+    yield _compose
+    GlobalHydra.instance().clear()

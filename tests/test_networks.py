@@ -1,0 +1,49 @@
+"""Networks: shapes for every supported size, clear errors for unsupported ones."""
+
+import pytest
+import torch
+
+from lit_gans.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, has_batch_norm
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_shapes(size: int, channels: int) -> None:
+    g, d = DCGANGenerator(16, (channels, size, size), base_channels=8), DCGANDiscriminator((channels, size, size), 8)
+    x = g(torch.randn(5, 16))
+    assert x.shape == (5, channels, size, size)
+    assert x.abs().max() <= 1  # Tanh output, images live in [-1, 1]
+    assert d(x).shape == (5,)
+
+
+@pytest.mark.parametrize("shape", [(1, 30, 30), (3, 32, 28), (2,)])
+def test_dcgan_refuses_unsupported_shapes_with_the_fix(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"data.image_size.*net/generator@model.generator=mlp"):
+        DCGANGenerator(16, shape)
+    with pytest.raises(ValueError, match="net/discriminator@model.discriminator=mlp"):
+        DCGANDiscriminator(shape)
+
+
+@pytest.mark.parametrize("norm, has_bn", [("batch", True), ("layer", False), ("none", False)])
+def test_dcgan_discriminator_norms(norm: str, has_bn: bool) -> None:
+    assert has_batch_norm(DCGANDiscriminator((1, 28, 28), 8, norm=norm)) is has_bn
+
+
+def test_mlp_gan_of_the_lecture_has_its_layer_sizes() -> None:
+    g = MLPGenerator(100, (1, 28, 28))  # 100 -> 1200 -> 1200 -> 784
+    sizes = [(m.in_features, m.out_features) for m in g.modules() if isinstance(m, torch.nn.Linear)]
+    assert sizes == [(100, 1200), (1200, 1200), (1200, 784)]
+    d = MLPDiscriminator((1, 28, 28), hidden=(240, 240), activation="maxout", maxout_pieces=5, dropout=0.5)
+    out = d(g(torch.rand(4, 100) * 2 - 1))
+    assert out.shape == (4,)
+
+
+def test_maxout_takes_the_max_over_pieces() -> None:
+    from lit_gans.networks import Maxout
+
+    m = Maxout(1, 1, pieces=3)
+    with torch.no_grad():
+        m.linear.weight.copy_(torch.tensor([[1.0], [-1.0], [0.0]]))
+        m.linear.bias.zero_()
+    x = torch.tensor([[2.0], [-3.0]])
+    torch.testing.assert_close(m(x), torch.tensor([[2.0], [3.0]]))
