@@ -119,7 +119,9 @@ class BatchTimer(L.Callback):
         self.warmup = warmup
         self.timing = Timing()
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if batch_idx >= self.warmup:
             self.timing.start()
 
@@ -210,9 +212,10 @@ def max_weight_difference(model: AdversarialModule, plain: PlainDCGAN) -> float:
 
 
 def quiet_lightning() -> None:
-    """Every round builds a Trainer; keep its banner and the single-process loader hint out."""
+    """Every round fits anew: keep the Trainer's banner and its known, harmless warnings out."""
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    for message in (".*does not have many workers.*", ".*no `validation_step`.*", ".*LeafSpec.*"):
+        warnings.filterwarnings("ignore", message)
 
 
 def parse_args() -> argparse.Namespace:

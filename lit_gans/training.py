@@ -31,6 +31,15 @@ def instantiate_dict(cfg: DictConfig | None) -> list[Any]:
     return [instantiate(c) for c in cfg.values() if isinstance(c, DictConfig) and "_target_" in c]
 
 
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The run's config as plain resolved values, without Hydra's own node (tests compose it)."""
+    return {
+        key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+        for key, value in cfg.items_ex(resolve=True)
+        if key != "hydra"
+    }
+
+
 def check_resume(cfg: DictConfig, model: L.LightningModule) -> None:
     """Fail early, with the fix, when ``ckpt_path`` is unreadable or was trained with another
     model config (Lightning would otherwise fail deep inside ``load_state_dict``)."""
@@ -66,7 +75,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     loggers = instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+        logger.log_hyperparams(resolved_config(cfg))
     if cfg.get("ckpt_path"):
         check_resume(cfg, model)
     try:

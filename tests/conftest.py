@@ -1,6 +1,5 @@
 """Shared fixtures: offline data root, W&B disabled, Hydra composition of the real configs."""
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,20 +9,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
-os.environ.setdefault("LIT_GANS_DATA_DIR", str(ROOT.parent / "shared" / "data"))
-os.environ["WANDB_MODE"] = "disabled"
-MNIST_RAW = Path(os.environ["LIT_GANS_DATA_DIR"]) / "MNIST" / "raw"
-needs_mnist = pytest.mark.skipif(
-    not (MNIST_RAW / "train-images-idx3-ubyte").exists() and not (MNIST_RAW / "train-images-idx3-ubyte.gz").exists(),
-    reason=f"MNIST not found in {MNIST_RAW}; set LIT_GANS_DATA_DIR",
-)
-
-
-def config_names(group: str) -> list[str]:
-    """Every YAML of a config group: the config directory is the registry tests glob."""
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+from helpers import CONF
 
 
 @pytest.fixture

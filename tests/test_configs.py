@@ -8,7 +8,7 @@ from hydra.errors import InstantiationException, MissingConfigException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from conftest import config_names
+from helpers import config_names
 from lit_gans.models import AdversarialModule
 from lit_gans.training import instantiate_datamodule
 

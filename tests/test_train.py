@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
-from conftest import ROOT, config_names, needs_mnist
+from helpers import ROOT, config_names, needs_mnist
 from lit_gans.data import DatasetNotFoundError
 from lit_gans.training import train
 
@@ -101,3 +101,13 @@ def test_missing_mnist_offline_names_the_folder_and_the_fix(compose_cfg: Compose
     with pytest.raises(DatasetNotFoundError, match=r"data\.root") as err:
         train(compose_cfg("data=mnist", f"data.root={tmp_path}", "data.download=false", "debug=fdr"))
     assert str(tmp_path) in str(err.value)
+
+
+@pytest.mark.parametrize("logger", ["wandb", "tensorboard"])
+def test_image_loggers_receive_samples_without_network(compose_cfg: Compose, logger: str) -> None:
+    cfg = compose_cfg("model=wgan_gp", *GAUSSIAN_2D, "data.num_samples=256", f"logger={logger}",
+                      "callbacks=samples", "callbacks.samples.every_n_batches=2", quiet=False)
+    _, objects = train(cfg)  # WANDB_MODE=disabled (conftest): must not wait for a network
+    assert type(objects["trainer"].logger).__name__.lower().startswith(logger[:5])
+    samples = next(c for c in objects["trainer"].callbacks if type(c).__name__ == "SampleGrid")
+    assert len(samples.saved) == 3 and all(p.is_file() for p in samples.saved)
