@@ -40,8 +40,11 @@ at each parallel region: a 2-core box slows down 3-6x, not 2x). The header print
 thread count and the load average, and each round prints the CPU utilisation of each side
 (process CPU seconds / wall seconds): close to the thread count on an otherwise idle machine,
 lower when the threads are starved. Rounds where either side is below 0.9 x threads are
-flagged "contended", and the verdict then uses the clean rounds only. Short rounds make it
-likelier that some rounds are clean; check ``top`` before trusting any number.
+flagged "contended", and the verdict then uses the clean rounds only. This is a heuristic (a
+thread spinning at a barrier still burns CPU), so short bursts of other work can slip through.
+Short rounds make it likelier that some rounds are clean; check ``top`` before trusting any
+number. glibc's malloc returning activation buffers to the OS every step (~15k page faults
+per batch) adds noise to both sides; ``GLIBC_TUNABLES`` (see benchmarks/README.md) removes it.
 """
 
 import argparse
@@ -265,7 +268,7 @@ def round_row(label: str, first: str, rnd: Round, threads: int) -> str:
     return (
         f"{label:>7} {first:>6} {o.steps_per_s:>10.3f} {p.steps_per_s:>11.3f} {rnd.ratio:>6.3f} "
         f"{1e3 * statistics.median(o.batch_times):>12.1f} {1e3 * statistics.median(p.batch_times):>13.1f} "
-        f"{o.cpu_utilisation:>13.2f}/{p.cpu_utilisation:.2f}{flag}"
+        f"{o.cpu_utilisation:>15.2f}/{p.cpu_utilisation:.2f}{flag}"
     )
 
 
@@ -311,6 +314,7 @@ def main() -> None:
     print(
         f"torch {torch.__version__}, lightning {L.__version__}, torch threads {threads}, "
         f"cpus {os.cpu_count()}, load average {load_average()}"
+        + (f", GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}" if os.environ.get("GLIBC_TUNABLES") else "")
     )
     print(
         f"batch {cfg.data.batch_size}, {len(datamodule.dataset(train=True))} training images, "
@@ -329,7 +333,7 @@ def main() -> None:
         for name in order:
             torch.manual_seed(args.seed + 1 + r)  # both sides shuffle and draw z identically
             timings[name] = sides[name]()
-        rnd = Round(**timings)
+        rnd = Round(ours=timings["ours"], plain=timings["plain"])
         print(round_row("warm-up" if r < 0 else str(r), order[0], rnd, threads), flush=True)
         if r >= 0:
             rounds.append(rnd)

@@ -40,7 +40,7 @@ def test_cli_default_run_writes_config_checkpoint_samples_and_logs(tmp_path: Pat
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert sorted(p.name for p in (run / "samples").glob("*.png")) == ["step_0000004.png", "step_0000006.png"]
     header = (run / "csv" / "metrics.csv").read_text().splitlines()[0]
-    assert {"train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "train/js_divergence_estimate"} <= set(header.split(","))
+    assert {"train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "train/js_divergence_estimate", "train/D(x)", "train/D(G(z))"} <= set(header.split(","))
 
 
 def test_cli_unknown_model_fails_listing_choices(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ class Objective:
     estimate: DiscriminatorLoss | None = None  # a divergence estimate to log, e.g. the EM estimate
     gp_weight: float = 0.0  # λ of the gradient penalty (Gulrajani et al. 2017); 0 disables it
     gp_one_sided: bool = False
+    logits: bool = False  # D's outputs are logits: also log D(x) = sigmoid(d) as a probability
 
     @property
     def estimate_name(self) -> str | None:
@@ -47,7 +48,7 @@ class Objective:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "Objective":
-        known = {"name", "discriminator", "generator", "estimate", "gp_weight", "gp_one_sided"}
+        known = {"name", "discriminator", "generator", "estimate", "gp_weight", "gp_one_sided", "logits"}
         unknown = set(cfg) - known
         if unknown:
             raise ValueError(f"Unknown loss config keys {sorted(unknown)}; expected {sorted(known)}.")
@@ -58,4 +59,5 @@ class Objective:
             estimate=_resolve(cfg.get("estimate")),
             gp_weight=float(cfg.get("gp_weight", 0.0)),
             gp_one_sided=bool(cfg.get("gp_one_sided", False)),
+            logits=bool(cfg.get("logits", False)),
         )

@@ -47,8 +47,9 @@ class AdversarialModule(L.LightningModule):
             every step of their optimizer.
         gradient_clip_val: clip each network's gradient norm (``gradient_clip_algorithm``) before
             its step; ``Trainer(gradient_clip_val=...)`` is not available with manual optimization.
-        nan_check_every_n_batches: raise a clear error when a loss is not finite (0 disables; each
-            check synchronises with the device).
+        nan_check_every_n_batches: raise a clear error when a loss is not finite (0 disables).
+            Each check synchronises with the device; once the weights are NaN every later loss is
+            too, so a sparse check still catches divergence within a few batches.
     """
 
     def __init__(
@@ -65,7 +66,7 @@ class AdversarialModule(L.LightningModule):
         scheduler_d: Mapping[str, Any] | None = None,
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str = "norm",
-        nan_check_every_n_batches: int = 1,
+        nan_check_every_n_batches: int = 10,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()  # collects subclass arguments too (e.g. WGAN's clip_value)
@@ -115,6 +116,8 @@ class AdversarialModule(L.LightningModule):
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)  # (B,), (B,)
         loss = self.objective.discriminator(d_real, d_fake)
         logs = {"train/d_loss": loss, "train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()}
+        if self.objective.logits:  # D(x) and D(G(z)) as probabilities
+            logs["train/D(x)"], logs["train/D(G(z))"] = d_real.sigmoid().mean(), d_fake.sigmoid().mean()
         if self.objective.estimate is not None:  # e.g. the EM estimate of WGAN's Figure 3
             logs[f"train/{self.objective.estimate_name}"] = self.objective.estimate(d_real, d_fake)
         if self.objective.gp_weight > 0:
@@ -147,9 +150,13 @@ class AdversarialModule(L.LightningModule):
                 g_loss, g_logs = self.generator_loss(real, self.sample_fake(len(real)))
                 self._check_finite(check, "generator", g_loss)
                 self._step(opt_g, g_loss, "g")
-            self.log_dict({k: v.detach() for k, v in g_logs.items()}, prog_bar=False)
-        self.log_dict({k: v.detach() for k, v in d_logs.items()})
-        self.log("d_loss", d_logs["train/d_loss"].detach(), prog_bar=True, logger=False)
+            self._log(g_logs)
+        self._log(d_logs)
+
+    def _log(self, logs: Logs) -> None:
+        """Log every value; the two losses also go to the progress bar."""
+        for key, value in logs.items():
+            self.log(key, value.detach(), prog_bar=key in ("train/d_loss", "train/g_loss"))
 
     def _step(self, optimizer: Any, loss: Tensor, which: str) -> None:
         """zero_grad, manual_backward, optional clipping, step, then this optimizer's scheduler."""
