@@ -1,4 +1,5 @@
-"""Evaluation metrics: a small MNIST classifier as the feature extractor of MNIST-FID and MNIST-IS."""
+"""Evaluation metrics: a small MNIST classifier (the feature extractor of MNIST-FID and MNIST-IS)
+and mode coverage on toy mixtures."""
 
 from lit_gans.metrics.mnist_classifier import (
     ARCH_VERSION,
@@ -9,6 +10,7 @@ from lit_gans.metrics.mnist_classifier import (
     load_mnist_classifier,
     save_mnist_classifier,
 )
+from lit_gans.metrics.modes import ModeCoverage, mode_coverage
 
 __all__ = [
     "ARCH_VERSION",
@@ -16,6 +18,8 @@ __all__ = [
     "WEIGHTS_PATH",
     "ClassifierWeightsError",
     "MNISTClassifier",
+    "ModeCoverage",
     "load_mnist_classifier",
+    "mode_coverage",
     "save_mnist_classifier",
 ]
