@@ -1,6 +1,7 @@
 """Evaluation metrics: a small MNIST classifier (the feature extractor of MNIST-FID and MNIST-IS)
 and mode coverage on toy mixtures."""
 
+from lit_gans.metrics.features import MNISTFeatures, MNISTLogits
 from lit_gans.metrics.mnist_classifier import (
     ARCH_VERSION,
     TRAIN_COMMAND,
@@ -18,6 +19,8 @@ __all__ = [
     "WEIGHTS_PATH",
     "ClassifierWeightsError",
     "MNISTClassifier",
+    "MNISTFeatures",
+    "MNISTLogits",
     "ModeCoverage",
     "load_mnist_classifier",
     "mode_coverage",
