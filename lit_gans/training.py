@@ -74,6 +74,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     callbacks = instantiate_dict(cfg.get("callbacks"))
     loggers = instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    log.info("Run folder: %s", trainer.default_root_dir)
     for logger in loggers:
         logger.log_hyperparams(resolved_config(cfg))
     if cfg.get("ckpt_path"):
