@@ -199,6 +199,8 @@ class AdversarialModule(L.LightningModule):
     # ----- exact resume ---------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["rng_states"] = collect_rng_states()
+        # which class to rebuild from ``hyper_parameters`` (sample.py / evaluate.py)
+        checkpoint["lit_gans_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Lightning restores weights, optimizers and counters, but not the RNGs that draw z and

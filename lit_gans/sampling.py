@@ -1,0 +1,67 @@
+"""Load a trained generator from a checkpoint and draw grids, interpolations or arrays."""
+
+import math
+from pathlib import Path
+
+import torch
+from hydra.utils import get_class
+from torch import Tensor
+
+from lit_gans.models import AdversarialModule
+
+
+def load_model(ckpt_path: str | Path, map_location: str = "cpu") -> AdversarialModule:
+    """Rebuild the module a checkpoint was trained with (its class and hyper-parameters are in it)."""
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"ckpt_path={path} does not exist. Point it at <run>/checkpoints/last.ckpt.")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure means the same thing here
+        raise RuntimeError(f"ckpt_path={path} is not a readable lit_gans checkpoint (truncated or corrupt?): {err}") from err
+    if "lit_gans_class" not in ckpt or "hyper_parameters" not in ckpt:
+        raise ValueError(f"ckpt_path={path} was not written by lit_gans (no model class / hyper-parameters in it).")
+    model = get_class(ckpt["lit_gans_class"])(**ckpt["hyper_parameters"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()
+
+
+def slerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
+    """Spherical interpolation (White 2016, "Sampling Generative Networks"): keeps the norm of
+    Gaussian latents typical along the path, where a straight line passes near the origin.
+
+    z0, z1: (B, d); t: (T,) in [0, 1] -> (B, T, d).
+    """
+    a, b = z0[:, None], z1[:, None]  # (B, 1, d)
+    cos = (torch.nn.functional.normalize(a, dim=-1) * torch.nn.functional.normalize(b, dim=-1)).sum(-1, keepdim=True)
+    omega = cos.clamp(-1 + 1e-7, 1 - 1e-7).acos()  # (B, 1, 1)
+    t = t[None, :, None]  # (1, T, 1)
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+@torch.no_grad()
+def interpolation_latents(model: AdversarialModule, rows: int, steps: int, generator: torch.Generator) -> Tensor:
+    """(rows * steps, d) latents: each row walks from one z to another (slerp for Gaussian z,
+    a straight line for uniform z, which must stay inside its cube)."""
+    z0, z1 = model.sample_latent(rows, generator=generator), model.sample_latent(rows, generator=generator)
+    t = torch.linspace(0, 1, steps, device=z0.device)
+    if model.hparams.latent_distribution == "normal":
+        path = slerp(z0, z1, t)
+    else:
+        path = z0[:, None] + t[None, :, None] * (z1 - z0)[:, None]
+    return path.reshape(rows * steps, -1)
+
+
+@torch.no_grad()
+def generate(model: AdversarialModule, z: Tensor, batch_size: int = 500) -> Tensor:
+    """G(z) in batches, in eval mode (BatchNorm running statistics)."""
+    return torch.cat([model.generator(part) for part in z.split(batch_size)])
+
+
+def to_uint8_nhwc(images: Tensor) -> Tensor:
+    """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8, the layout other tools (torch-fidelity, numpy) expect."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+
+def grid_rows(n: int) -> int:
+    return max(1, int(math.sqrt(n)))
