@@ -7,18 +7,14 @@ import torch
 from hydra.utils import get_class
 from torch import Tensor
 
+from lit_gans.checkpoints import read_checkpoint
 from lit_gans.models import AdversarialModule
 
 
 def load_model(ckpt_path: str | Path, map_location: str = "cpu") -> AdversarialModule:
     """Rebuild the module a checkpoint was trained with (its class and hyper-parameters are in it)."""
     path = Path(ckpt_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"ckpt_path={path} does not exist. Point it at <run>/checkpoints/last.ckpt.")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means the same thing here
-        raise RuntimeError(f"ckpt_path={path} is not a readable lit_gans checkpoint (truncated or corrupt?): {err}") from err
+    ckpt = read_checkpoint(path, map_location)
     if "lit_gans_class" not in ckpt or "hyper_parameters" not in ckpt:
         raise ValueError(f"ckpt_path={path} was not written by lit_gans (no model class / hyper-parameters in it).")
     model = get_class(ckpt["lit_gans_class"])(**ckpt["hyper_parameters"])

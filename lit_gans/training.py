@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+
+from lit_gans.checkpoints import read_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,7 @@ def check_resume(cfg: DictConfig, model: L.LightningModule) -> None:
     """Fail early, with the fix, when ``ckpt_path`` is unreadable or was trained with another
     model config (Lightning would otherwise fail deep inside ``load_state_dict``)."""
     path = Path(cfg.ckpt_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"ckpt_path={path} does not exist. Point it at <run>/checkpoints/last.ckpt.")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means the same thing here
-        raise RuntimeError(
-            f"ckpt_path={path} is not a readable lit_gans checkpoint ({type(err).__name__}: {err}). "
-            "It may be truncated or corrupt; pick another checkpoint from the run's checkpoints/ folder."
-        ) from err
+    ckpt = read_checkpoint(path)
     saved = ckpt.get("hyper_parameters", {})
     current = dict(model.hparams)
     differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
