@@ -39,12 +39,12 @@ class SampleGrid(L.Callback):
 
     @torch.no_grad()
     def render(self, trainer: L.Trainer, pl_module: Any, batch: Any) -> Path | None:
+        if not trainer.is_global_zero:  # only rank 0 writes; G's eval-mode forward makes no collective call
+            return None
         was_training = pl_module.generator.training
         pl_module.generator.eval()  # BatchNorm uses running statistics; sampling must not move them
         fake = pl_module.generator(self.fixed_latent(pl_module)).float().cpu()
         pl_module.generator.train(was_training)
-        if not trainer.is_global_zero:
-            return None
         out_dir = Path(trainer.default_root_dir) / self.dirname
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"step_{trainer.global_step:07d}.png"
