@@ -1,10 +1,11 @@
-"""Data modules: torchvision image sets, folders of images, and toy Gaussian mixtures."""
+"""Data modules: torchvision image sets, Stacked MNIST, folders of images, and toy Gaussian mixtures."""
 
 from lit_gans.data.batched import BatchedTensorDataset
 from lit_gans.data.errors import DatasetNotFoundError
 from lit_gans.data.image_folder import ImageFolderDataModule
 from lit_gans.data.images import TorchvisionDataModule
 from lit_gans.data.paths import resolve_data_root
+from lit_gans.data.stacked_mnist import StackedMNISTDataModule
 from lit_gans.data.toy import (
     TOY_DISTRIBUTIONS,
     GaussianMixture,
@@ -23,6 +24,7 @@ __all__ = [
     "Grid",
     "ImageFolderDataModule",
     "Ring",
+    "StackedMNISTDataModule",
     "ToyDataModule",
     "TorchvisionDataModule",
     "resolve_data_root",

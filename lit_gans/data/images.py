@@ -143,6 +143,14 @@ class TorchvisionDataModule(L.LightningDataModule):
             self._splits[train] = self._load(train)
         return self._splits[train]
 
+    def reference_images(self, train: bool, start: int, stop: int) -> Tensor:
+        """uint8 images (stop - start, C, H, W): images `start:stop` of a split in file order
+        (unshuffled, so deterministic), at `image_size`; a copy, safe to modify."""
+        data = self.dataset(train).data
+        if not 0 <= start <= stop <= len(data):
+            raise ValueError(f"need 0 <= start <= stop <= {len(data)}, got start={start}, stop={stop}")
+        return data[start:stop].clone()
+
     def train_dataloader(self) -> DataLoader[Batch]:
         return self._loader(train=True)
 
