@@ -8,6 +8,7 @@ from hydra.utils import get_class
 from torch import Tensor
 
 from lit_gans.checkpoints import read_checkpoint
+from lit_gans.metrics.extractors import to_uint8
 from lit_gans.models import AdversarialModule
 
 
@@ -56,7 +57,7 @@ def generate(model: AdversarialModule, z: Tensor, batch_size: int = 500) -> Tens
 
 def to_uint8_nhwc(images: Tensor) -> Tensor:
     """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8, the layout other tools (torch-fidelity, numpy) expect."""
-    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    return to_uint8(images).permute(0, 2, 3, 1).contiguous()
 
 
 def grid_rows(n: int) -> int:

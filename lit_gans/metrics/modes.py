@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from torchmetrics import Metric
 
 
 @dataclass(frozen=True)
@@ -51,23 +52,62 @@ def mode_coverage(
         >>> r.modes_covered, round(r.high_quality_fraction, 3), round(r.reverse_kl, 4)
         (1, 0.667, 0.6931)
     """
-    samples, centers, stds = samples.double(), centers.double(), stds.double()
-    k = len(centers)
-    p = torch.full((k,), 1.0 / k, dtype=torch.float64) if weights is None else weights.double() / weights.sum()
-    distance = torch.cdist(samples, centers)  # (N, K)
-    nearest_distance, nearest = distance.min(dim=1)
-    high_quality = nearest_distance <= n_std * stds[nearest]
-    counts = torch.bincount(nearest[high_quality], minlength=k)
-    n_hq = int(counts.sum())
-    if n_hq == 0:
+    samples = samples.double()
+    nearest, high_quality = assign_modes(samples, centers, stds, n_std)
+    counts = torch.bincount(nearest[high_quality], minlength=len(centers))
+    return coverage_from_counts(counts, int(high_quality.sum()), len(samples), weights, min_count)
+
+
+def assign_modes(samples: Tensor, centers: Tensor, stds: Tensor, n_std: float = 3.0) -> tuple[Tensor, Tensor]:
+    """Nearest centre of each sample (N,) and whether it lies within ``n_std`` of its std (N,)."""
+    samples, centers, stds = samples.double(), centers.double().to(samples.device), stds.double().to(samples.device)
+    nearest_distance, nearest = torch.cdist(samples, centers).min(dim=1)
+    return nearest, nearest_distance <= n_std * stds[nearest]
+
+
+def coverage_from_counts(
+    counts: Tensor, n_high_quality: int, n_samples: int, weights: Tensor | None = None, min_count: int = 1
+) -> ModeCoverage:
+    """`ModeCoverage` from per-mode high-quality counts (K,): also what the DDP-synced metric uses."""
+    counts = counts.cpu()
+    k = len(counts)
+    p = torch.full((k,), 1.0 / k, dtype=torch.float64) if weights is None else weights.double().cpu() / weights.sum()
+    if n_high_quality == 0:
         reverse_kl = float("inf")
     else:
-        q = counts.double() / n_hq
+        q = counts.double() / n_high_quality
         seen = q > 0
         reverse_kl = float((q[seen] * (q[seen] / p[seen]).log()).sum())
     return ModeCoverage(
         modes_covered=int((counts >= min_count).sum()),
-        high_quality_fraction=float(high_quality.double().mean()) if len(samples) else 0.0,
+        high_quality_fraction=n_high_quality / n_samples if n_samples else 0.0,
         reverse_kl=reverse_kl,
         counts=counts,
     )
+
+
+class MixtureModes(Metric):
+    """`mode_coverage` as a torchmetrics metric: per-mode counts summed across DDP processes.
+    ``update(samples)`` takes generated points (N, D); ``compute()`` returns `ModeCoverage.as_dict`."""
+
+    full_state_update = False
+
+    def __init__(self, centers: Tensor, stds: Tensor, weights: Tensor | None = None, n_std: float = 3.0,
+                 min_count: int = 1) -> None:
+        super().__init__()
+        self.centers, self.stds, self.weights = centers.double(), stds.double(), weights
+        self.n_std, self.min_count = n_std, min_count
+        self.add_state("counts", torch.zeros(len(centers), dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("n_high_quality", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("n_samples", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, samples: Tensor) -> None:
+        nearest, high_quality = assign_modes(samples, self.centers, self.stds, self.n_std)
+        self.counts += torch.bincount(nearest[high_quality], minlength=len(self.centers))
+        self.n_high_quality += high_quality.sum()
+        self.n_samples += len(samples)
+
+    def compute(self) -> dict[str, float]:
+        coverage = coverage_from_counts(self.counts, int(self.n_high_quality), int(self.n_samples), self.weights,
+                                        self.min_count)
+        return coverage.as_dict()

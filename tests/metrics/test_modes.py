@@ -7,6 +7,7 @@ from torch.testing import assert_close
 
 from lit_gans.data import Grid, Ring
 from lit_gans.metrics import mode_coverage
+from lit_gans.metrics.modes import MixtureModes
 
 
 def test_counts_on_a_hand_built_sample() -> None:
@@ -45,3 +46,15 @@ def test_a_collapsed_generator_scores_one_mode_and_log_k() -> None:
     assert r.modes_covered == 1 and r.high_quality_fraction == 1.0
     assert_close(r.reverse_kl, math.log(8))
     assert mode_coverage(torch.full((5, 2), 50.0), ring.centers, ring.stds).reverse_kl == math.inf
+
+
+def test_the_synced_metric_equals_mode_coverage_over_any_batching() -> None:
+    ring = Ring()
+    gen = torch.Generator().manual_seed(5)
+    samples = torch.cat([ring.sample(900, gen)[0], torch.randn(100, 2, generator=gen)])  # some low quality
+    metric = MixtureModes(ring.centers, ring.stds, min_count=20)
+    for chunk in samples.split(333):
+        metric.update(chunk)
+    direct = mode_coverage(samples, ring.centers, ring.stds, min_count=20)
+    assert metric.compute() == direct.as_dict()
+    assert direct.as_dict()["modes_covered"] == 8 and 85.0 < direct.as_dict()["high_quality_pct"] < 91.0
