@@ -32,6 +32,11 @@ def instantiate_dict(cfg: DictConfig | None) -> list[Any]:
     return [instantiate(c) for c in cfg.values() if isinstance(c, DictConfig) and "_target_" in c]
 
 
+def instantiate_metrics(cfg: DictConfig | None) -> list[Any]:
+    """The ``metrics`` group: a `GeneratorMetrics` callback, or nothing for ``metrics=none``."""
+    return [instantiate(cfg)] if cfg and "_target_" in cfg else []
+
+
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     """The run's config as plain resolved values, without Hydra's own node (tests compose it)."""
     return {
@@ -64,7 +69,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_datamodule(cfg.data)
     model = instantiate(cfg.model, _recursive_=False)
-    callbacks = instantiate_dict(cfg.get("callbacks"))
+    callbacks = instantiate_dict(cfg.get("callbacks")) + instantiate_metrics(cfg.get("metrics"))
     loggers = instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     log.info("Run folder: %s", trainer.default_root_dir)

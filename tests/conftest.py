@@ -20,6 +20,8 @@ def compose_cfg(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
         GlobalHydra.instance().clear()
         with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
             extra = ["callbacks=none", "logger=[]"] if quiet else []
+            if quiet and not any(o.startswith("metrics=") for o in overrides):
+                extra.append("metrics=none")  # tests that score the generator ask for it
             cfg = compose("train", overrides=[*extra, *overrides], return_hydra_config=True)
         with open_dict(cfg):
             cfg.hydra.runtime.output_dir = str(tmp_path / "run")

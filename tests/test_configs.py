@@ -38,6 +38,27 @@ def test_every_data_config_instantiates(compose_cfg: Compose, tmp_path: Path, na
     build(compose_cfg(f"model={model}", f"data={name}", *extra))
 
 
+# the metrics each data config picks when none is given (conf/data/*.yaml)
+DEFAULT_METRICS = {"mnist": "mnist", "cifar10": "inception", "ring8": "modes", "grid25": "modes", "mog1d": "modes",
+                   "stacked_mnist": "stacked_mnist", "fashion_mnist": None, "image_folder": None}
+METRICS_DATA = {"mnist": "mnist", "inception": "cifar10", "modes": "ring8", "stacked_mnist": "stacked_mnist"}
+
+
+@pytest.mark.parametrize("name", config_names("data"))
+def test_data_configs_pick_their_default_metrics(compose_cfg: Compose, name: str) -> None:
+    cfg = compose_cfg(f"data={name}", quiet=False)
+    assert (cfg.metrics or {}).get("features") == {"modes": "mixture"}.get(DEFAULT_METRICS[name], DEFAULT_METRICS[name])
+    assert not compose_cfg(f"data={name}", "metrics=none", quiet=False).metrics  # the command line wins
+
+
+@pytest.mark.parametrize("name", [n for n in config_names("metrics") if n not in ("none", "from_run")])
+def test_every_metrics_config_instantiates(compose_cfg: Compose, name: str) -> None:
+    from lit_gans.callbacks import GeneratorMetrics
+
+    cfg = compose_cfg(f"data={METRICS_DATA[name]}", f"metrics={name}")
+    assert isinstance(instantiate(cfg.metrics), GeneratorMetrics)
+
+
 @pytest.mark.parametrize("name", config_names("experiment"))
 def test_every_experiment_config_instantiates(compose_cfg: Compose, name: str) -> None:
     build(compose_cfg(f"experiment={name}"))

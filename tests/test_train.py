@@ -33,14 +33,16 @@ def test_cli_default_run_writes_config_checkpoint_samples_and_logs(tmp_path: Pat
     """`python train.py` as a user runs it (here: 3 batches), in a subprocess."""
     run = tmp_path / "run"
     cmd = [sys.executable, "train.py", f"hydra.run.dir={run}", "trainer.limit_train_batches=3", "trainer.log_every_n_steps=1",
-           "callbacks.samples.every_n_batches=2", "callbacks=[model_checkpoint,samples]"]
+           "callbacks.samples.every_n_batches=2", "callbacks=[model_checkpoint,samples]",
+           "metrics.num_samples=500", "metrics.num_real=1000"]  # MNIST runs score G by default
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ}, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert (run / ".hydra" / "config.yaml").is_file()
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert sorted(p.name for p in (run / "samples").glob("*.png")) == ["step_0000004.png", "step_0000006.png"]
     header = (run / "csv" / "metrics.csv").read_text().splitlines()[0]
-    assert {"train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "train/js_divergence_estimate", "train/D(x)", "train/D(G(z))"} <= set(header.split(","))
+    assert {"train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "train/js_divergence_estimate", "train/D(x)", "train/D(G(z))",
+            "val/fid", "val/is", "val/d_real"} <= set(header.split(","))
 
 
 def test_cli_unknown_model_fails_listing_choices(tmp_path: Path) -> None:

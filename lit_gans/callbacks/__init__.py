@@ -1,5 +1,6 @@
-"""Lightning callbacks: sample grids / scatter plots."""
+"""Lightning callbacks: sample grids / scatter plots and generator metrics."""
 
+from lit_gans.callbacks.generator_metrics import GeneratorMetrics
 from lit_gans.callbacks.samples import SampleGrid
 
-__all__ = ["SampleGrid"]
+__all__ = ["GeneratorMetrics", "SampleGrid"]

@@ -107,7 +107,8 @@ class ToyDataModule(L.LightningDataModule):
 
     `distribution` is a name from `TOY_DISTRIBUTIONS` (default settings) or a `GaussianMixture`.
     The `num_samples` points are drawn once in `setup` from `torch.Generator().manual_seed(seed)`,
-    so the same seed always gives the same data set.
+    so the same seed always gives the same data set; the `num_val_samples` held-out points of the
+    validation loader come from `seed + 1`.
     """
 
     def __init__(
@@ -118,6 +119,7 @@ class ToyDataModule(L.LightningDataModule):
         seed: int = 0,
         num_workers: int = 0,
         drop_last: bool = True,
+        num_val_samples: int = 10_000,
     ) -> None:
         super().__init__()
         if isinstance(distribution, str):
@@ -130,7 +132,9 @@ class ToyDataModule(L.LightningDataModule):
         self.num_workers, self.drop_last = num_workers, drop_last
         self.shape: tuple[int] = (distribution.dim,)
         self.num_classes: int = distribution.num_components
+        self.num_val_samples = num_val_samples
         self.train_set: BatchedTensorDataset | None = None
+        self.val_set: BatchedTensorDataset | None = None
 
     def setup(self, stage: str | None = None) -> None:
         """Draw the data set (once; later calls keep it)."""
@@ -138,6 +142,8 @@ class ToyDataModule(L.LightningDataModule):
             generator = torch.Generator().manual_seed(self.seed)
             points, components = self.distribution.sample(self.num_samples, generator)
             self.train_set = BatchedTensorDataset(points, components)
+            points, components = self.distribution.sample(self.num_val_samples, torch.Generator().manual_seed(self.seed + 1))
+            self.val_set = BatchedTensorDataset(points, components)
 
     def train_dataloader(self) -> DataLoader[Batch]:
         if self.train_set is None:
@@ -149,3 +155,9 @@ class ToyDataModule(L.LightningDataModule):
             drop_last=self.drop_last,
             num_workers=self.num_workers,
         )
+
+    def val_dataloader(self) -> DataLoader[Batch]:
+        if self.val_set is None:
+            raise RuntimeError("call setup() before val_dataloader()")
+        return batched_loader(self.val_set, batch_size=self.batch_size, shuffle=False, drop_last=False,
+                              num_workers=self.num_workers)

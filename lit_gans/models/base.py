@@ -99,8 +99,10 @@ class AdversarialModule(L.LightningModule):
             z = torch.randn(shape, generator=generator, device=device)
         return z.to(self.device)
 
-    def sample_fake(self, n: int) -> Tensor:
-        return self.generator(self.sample_latent(n))
+    def sample_fake(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """G(z) for n fresh latents (reproducible with a CPU ``generator``). Conditional variants
+        override it to draw their codes / labels too; metrics and sample grids call it."""
+        return self.generator(self.sample_latent(n, generator=generator))
 
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)
@@ -152,6 +154,13 @@ class AdversarialModule(L.LightningModule):
                 self._step(opt_g, g_loss, "g")
             self._log(g_logs)
         self._log(d_logs)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        """D's mean output on held-out real data, ``val/d_real``: next to ``train/d_real`` it shows
+        the discriminator overfitting its training set. Generator metrics (FID, IS, modes) are
+        computed at the end of the validation epoch by the `GeneratorMetrics` callback."""
+        real = self.real_samples(batch)
+        self.log("val/d_real", self.discriminator(real).mean(), sync_dist=True, batch_size=len(real))
 
     def _log(self, logs: Logs) -> None:
         """Log every value; the two losses also go to the progress bar."""
