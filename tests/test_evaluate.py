@@ -1,0 +1,59 @@
+"""evaluate.py on a checkpoint of a fast training run: JSON out, the run's metrics config, errors."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from helpers import CONF, ROOT, needs_mnist
+from lit_gans.evaluation import evaluate
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("eval") / "run"
+    cmd = [sys.executable, "train.py", f"hydra.run.dir={run}", "trainer.limit_train_batches=2",
+           "trainer.limit_val_batches=1", "metrics.num_samples=300", "metrics.num_real=500", "callbacks=model_checkpoint"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ}, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return run
+
+
+def _evaluate(*overrides: str) -> dict:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        cfg = compose("evaluate", overrides=list(overrides))
+    GlobalHydra.instance().clear()
+    return evaluate(cfg)
+
+
+@needs_mnist
+def test_evaluate_prints_and_saves_json_with_the_runs_metrics_config(run_dir: Path) -> None:
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    cmd = [sys.executable, "evaluate.py", f"ckpt_path={ckpt}", "metrics.num_samples=400"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ}, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    printed = json.loads(out.stdout[out.stdout.index("{"):])
+    saved = run_dir / "eval" / "last_mnist_400.json"
+    assert json.loads(saved.read_text()) == {k: v for k, v in printed.items() if k != "out"}
+    assert printed["metrics"]["num_samples"] == 400 and printed["metrics"]["num_real"] == 500  # ours, the run's
+    assert printed["global_step"] == 4 and {"fid", "kid", "is", "classes_covered", "d_real"} <= set(printed["scores"])
+
+    again = _evaluate(f"ckpt_path={ckpt}", "metrics.num_samples=400", f"out={run_dir / 'again.json'}")
+    assert again["scores"]["fid"] == printed["scores"]["fid"]  # a fixed, seeded evaluation set
+
+
+@needs_mnist
+def test_evaluate_errors_name_the_fix(run_dir: Path, tmp_path: Path) -> None:
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    with pytest.raises(ValueError, match="toy mixture data"):
+        _evaluate(f"ckpt_path={ckpt}", "metrics=modes")
+    moved = tmp_path / "last.ckpt"
+    moved.write_bytes(ckpt.read_bytes())
+    with pytest.raises(FileNotFoundError, match="run_dir="):
+        _evaluate(f"ckpt_path={moved}")
