@@ -19,9 +19,9 @@ def build(cfg: DictConfig) -> tuple[AdversarialModule, object]:
     datamodule = instantiate_datamodule(cfg.data)
     model = instantiate(cfg.model, _recursive_=False)
     # the networks really are built for the data's shape
-    x = model.generator(model.sample_latent(2))
-    assert tuple(x.shape[1:]) == tuple(datamodule.shape)
-    assert model.discriminator(x).shape == (2,)
+    fake = model.sample_fake(2)
+    assert tuple(model.sample_images(2).shape[1:]) == tuple(datamodule.shape)
+    assert model.d_scores(fake).shape == (2,)
     return model, datamodule
 
 

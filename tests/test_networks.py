@@ -3,7 +3,15 @@
 import pytest
 import torch
 
-from lit_gans.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, has_batch_norm
+from lit_gans.networks import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    InfoGANDiscriminator,
+    InfoGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    has_batch_norm,
+)
 
 
 @pytest.mark.parametrize("size", [28, 32, 64])
@@ -47,3 +55,23 @@ def test_maxout_takes_the_max_over_pieces() -> None:
         m.linear.bias.zero_()
     x = torch.tensor([[2.0], [-3.0]])
     torch.testing.assert_close(m(x), torch.tensor([[2.0], [3.0]]))
+
+
+def test_infogan_mnist_networks_shapes_and_shared_features() -> None:
+    g, d = InfoGANGenerator(74, (1, 28, 28)), InfoGANDiscriminator((1, 28, 28))
+    x = g(torch.randn(3, 74))
+    assert x.shape == (3, 1, 28, 28) and x.abs().max() <= 1
+    features, score = d.features_and_score(x)
+    assert features.shape == (3, 1024) and torch.equal(score, d(x))
+    with pytest.raises(ValueError, match="net/generator@model.generator=dcgan"):
+        InfoGANGenerator(74, (3, 32, 32))
+
+
+@pytest.mark.parametrize("make", ["dcgan", "mlp"])
+def test_discriminator_features_feed_the_score(make: str) -> None:
+    d = DCGANDiscriminator((1, 28, 28)) if make == "dcgan" else MLPDiscriminator((1, 28, 28), hidden=[32])
+    d.eval()
+    x = torch.randn(4, 1, 28, 28)
+    features, score = d.features_and_score(x)
+    assert features.shape == (4, d.feature_dim)
+    torch.testing.assert_close(score, d(x))

@@ -9,12 +9,16 @@ from typing import Callable
 import numpy as np
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from PIL import Image
 from omegaconf import DictConfig
 from torch.testing import assert_close
 
-from helpers import ROOT, needs_mnist
+from helpers import CONF, ROOT, needs_mnist
 from lit_gans.sampling import load_model, slerp, to_uint8_nhwc
 from lit_gans.training import train
+from sample import main as sample_main  # the Hydra app; tests call its undecorated body with composed configs
 
 Compose = Callable[..., DictConfig]
 
@@ -74,3 +78,22 @@ def test_load_model_errors_name_the_problem(tmp_path: Path) -> None:
     torch.save({"state_dict": {}}, tmp_path / "other.ckpt")
     with pytest.raises(ValueError, match="not written by lit_gans"):
         load_model(tmp_path / "other.ckpt")
+
+
+@needs_mnist
+def test_conditional_models_sample_a_row_per_class(compose_cfg: Compose, tmp_path: Path) -> None:
+    _, objects = train(compose_cfg("model=acgan", "data=mnist", "trainer.limit_train_batches=2",
+                                   "callbacks=model_checkpoint", "data.download=false"))
+    ckpt = Path(objects["trainer"].checkpoint_callback.last_model_path)
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        grid = compose("sample", overrides=[f"ckpt_path={ckpt}", f"out={tmp_path / 'grid.png'}"])
+        array = compose("sample", overrides=[f"ckpt_path={ckpt}", "n=30", f"out={tmp_path / 'x.npz'}"])
+        walk = compose("sample", overrides=[f"ckpt_path={ckpt}", "mode=interpolate"])
+    GlobalHydra.instance().clear()
+    sample_main.__wrapped__(grid)
+    assert Image.open(tmp_path / "grid.png").size == (10 * 30 + 2, 10 * 30 + 2)  # 10 classes x 10 columns of 28+2 px
+    sample_main.__wrapped__(array)
+    assert np.load(tmp_path / "x.npz")["images"].shape == (30, 28, 28, 1)
+    with pytest.raises(ValueError, match="mode=grid"):
+        sample_main.__wrapped__(walk)

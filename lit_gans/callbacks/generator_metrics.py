@@ -8,9 +8,9 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from lit_gans.metrics.extractors import build_extractor, to_uint8
+from lit_gans.metrics.extractors import MNISTExtractor, build_extractor, to_uint8
 from lit_gans.metrics.modes import MixtureModes
-from lit_gans.metrics.scores import ImageScores
+from lit_gans.metrics.scores import ConditionAccuracy, ImageScores
 
 log = logging.getLogger(__name__)
 FEATURES = ("mnist", "stacked_mnist", "inception", "mixture")
@@ -42,6 +42,9 @@ class GeneratorMetrics(L.Callback):
         inception_weights: path to the Inception weights (offline clusters); antialias: resize
             like torchmetrics' default instead of the TF reference (False = comparable with papers).
         n_std, min_count: the high-quality radius and the samples a mode needs (`mode_coverage`).
+        samples_per_condition: for models that generate on demand per class or code
+            (``sample_for_class``: cGAN, AC-GAN, InfoGAN's categorical code) and a classifier
+            extractor (mnist), images per condition for ``class_accuracy`` / ``code_accuracy``.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class GeneratorMetrics(L.Callback):
         mnist_weights: str | None = None,
         n_std: float = 3.0,
         min_count: int = 1,
+        samples_per_condition: int = 1000,
         prefix: str = "val/",
     ) -> None:
         if features not in FEATURES:
@@ -79,6 +83,7 @@ class GeneratorMetrics(L.Callback):
         self.extractor_options = dict(inception_weights=inception_weights, antialias=antialias,
                                       mnist_weights=mnist_weights)
         self.mode_options = dict(n_std=n_std, min_count=min_count)
+        self.samples_per_condition = samples_per_condition
         self.scores: nn.Module | None = None
         self._real_done = False
         self.last: dict[str, float] = {}
@@ -123,13 +128,32 @@ class GeneratorMetrics(L.Callback):
         pl_module.eval()  # BatchNorm running statistics; evaluation must not move them
         for b in range(rank, _num_batches(self.num_samples, self.batch_size), world):
             n = min(self.batch_size, self.num_samples - b * self.batch_size)
-            fake = pl_module.sample_fake(n, generator=torch.Generator().manual_seed(self.seed * 1_000_000 + b))
+            fake = pl_module.sample_images(n, generator=torch.Generator().manual_seed(self.seed * 1_000_000 + b))
             self._update_fake(fake.float())
+        conditional = self._condition_accuracy(pl_module, rank, world)
         pl_module.train(was_training)
         values = self.scores.compute()
         self.scores.reset()
+        if conditional is not None:  # codes learned without labels match digits up to a permutation
+            key = "code_accuracy" if pl_module.condition_kind == "code" else "class_accuracy"
+            values[key] = conditional.compute()[key]
         self.last = dict(values)
         return values
+
+    def _condition_accuracy(self, pl_module: Any, rank: int, world: int) -> ConditionAccuracy | None:
+        """Confusion of requested condition vs the classifier's digit (process r takes conditions r, r+N, ...)."""
+        extractor = getattr(self.scores, "extractor", None)
+        k = getattr(pl_module, "num_conditions", 0)
+        if not (k and hasattr(pl_module, "sample_for_class") and isinstance(extractor, MNISTExtractor)):
+            return None
+        metric = ConditionAccuracy(k, extractor.num_logits).to(pl_module.device)
+        for condition in range(rank, k, world):
+            gen = torch.Generator().manual_seed(self.seed * 1_000_000 + 999_000 + condition)
+            for start in range(0, self.samples_per_condition, self.batch_size):
+                n = min(self.batch_size, self.samples_per_condition - start)
+                images = to_uint8(pl_module.sample_for_class(n, condition, generator=gen).float())
+                metric.update(condition, extractor(images)["logits"].argmax(dim=1))
+        return metric
 
     def _update_fake(self, fake: Tensor) -> None:
         if isinstance(self.scores, MixtureModes):

@@ -43,13 +43,18 @@ class SampleGrid(L.Callback):
             return None
         was_training = pl_module.generator.training
         pl_module.generator.eval()  # BatchNorm uses running statistics; sampling must not move them
-        fake = pl_module.generator(self.fixed_latent(pl_module)).float().cpu()
+        if hasattr(pl_module, "sample_grid"):  # the variant's own layout (InfoGAN traversals, class rows)
+            fake, nrow = pl_module.sample_grid(self.seed)
+        else:
+            fake = pl_module.generator(self.fixed_latent(pl_module))
+            nrow = int(len(fake) ** 0.5)
+        fake = fake.float().cpu()
         pl_module.generator.train(was_training)
         out_dir = Path(trainer.default_root_dir) / self.dirname
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"step_{trainer.global_step:07d}.png"
         if fake.dim() == 4:  # (N, C, H, W) in [-1, 1]
-            grid = make_grid(fake, nrow=int(len(fake) ** 0.5), normalize=True, value_range=(-1, 1))
+            grid = make_grid(fake, nrow=nrow, normalize=True, value_range=(-1, 1))
             save_image(grid, path)
         else:
             real = _real_points(trainer, batch)

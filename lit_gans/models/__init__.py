@@ -1,7 +1,9 @@
 """One LightningModule per variant family; ``base.AdversarialModule`` is the shared skeleton."""
 
 from lit_gans.models.base import AdversarialModule
+from lit_gans.models.conditional import ACGAN, CGAN
 from lit_gans.models.gan import DCGAN, GAN
+from lit_gans.models.infogan import InfoGAN
 from lit_gans.models.wgan import WGAN, WGANGP
 
-__all__ = ["DCGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule"]
+__all__ = ["ACGAN", "CGAN", "DCGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN"]

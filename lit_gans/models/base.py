@@ -10,20 +10,35 @@ iterations consume distinct real batches as in WGAN's Algorithm 1. Lightning's
 what ``trainer.max_steps`` limits.
 """
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from torch import Tensor
+from torch import Tensor, nn
 
 from lit_gans.losses import Objective, gradient_penalty
 from lit_gans.models.rng import collect_rng_states, set_rng_states
 from lit_gans.networks import has_batch_norm
 
 Logs = dict[str, Tensor]
+
+
+class Labeled(NamedTuple):
+    """Images with what they are conditioned on: class labels (cGAN, AC-GAN) or latent codes (InfoGAN)."""
+
+    images: Tensor
+    labels: Any
+
+
+def images_of(samples: Any) -> Tensor:
+    return samples.images if isinstance(samples, Labeled) else samples
+
+
+def detached(samples: Any) -> Any:
+    return samples._replace(images=samples.images.detach()) if isinstance(samples, Labeled) else samples.detach()
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
 
@@ -78,8 +93,8 @@ class AdversarialModule(L.LightningModule):
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}.")
         self.automatic_optimization = False
-        self.generator = instantiate(generator)
-        self.discriminator = instantiate(discriminator)
+        self.generator = self.build_generator(generator)
+        self.discriminator = self.build_discriminator(discriminator)
         self.objective = Objective.from_config(loss)
         if self.objective.gp_weight > 0 and has_batch_norm(self.discriminator):
             raise ValueError(
@@ -99,23 +114,56 @@ class AdversarialModule(L.LightningModule):
             z = torch.randn(shape, generator=generator, device=device)
         return z.to(self.device)
 
-    def sample_fake(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """G(z) for n fresh latents (reproducible with a CPU ``generator``). Conditional variants
-        override it to draw their codes / labels too; metrics and sample grids call it."""
+    def sample_fake(self, n: int, generator: torch.Generator | None = None) -> Any:
+        """A fake batch as the loss hooks take it: here G(z) for n fresh latents (reproducible
+        with a CPU ``generator``); conditional variants return ``Labeled(G(z, c), c)``."""
         return self.generator(self.sample_latent(n, generator=generator))
+
+    def sample_images(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """Just the images of `sample_fake` (metrics and sample grids)."""
+        return images_of(self.sample_fake(n, generator=generator))
 
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)
 
     @staticmethod
-    def real_samples(batch: Any) -> Tensor:
-        """Datamodules yield ``(x, y)``; unconditional variants use x only."""
+    def real_samples(batch: Any) -> Any:
+        """The real batch as the loss hooks take it. Datamodules yield ``(x, y)``; unconditional
+        variants use x only, conditional ones return ``Labeled(x, y)``."""
         return batch[0] if isinstance(batch, (tuple, list)) else batch
 
     # ----- hooks a variant overrides -------------------------------------------------------
-    def discriminator_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Logs]:
+    def build_generator(self, cfg: Mapping[str, Any]) -> nn.Module:
+        """G from its config; variants that feed G more than z (codes, labels) adapt it here.
+        (The hyper-parameters keep the config as given, so a checkpoint rebuilds the same way.)"""
+        return instantiate(cfg)
+
+    def build_discriminator(self, cfg: Mapping[str, Any]) -> nn.Module:
+        return instantiate(cfg)
+
+    def generator_parameters(self) -> Iterator[nn.Parameter]:
+        """What ``optimizer_g`` updates."""
+        return self.generator.parameters()
+
+    def discriminator_parameters(self) -> Iterator[nn.Parameter]:
+        """What ``optimizer_d`` updates (InfoGAN adds Q, AC-GAN nothing: its classifier is in D)."""
+        return self.discriminator.parameters()
+
+    def d_scores(self, samples: Any) -> Tensor:
+        """D's scores (B,) of a real or fake batch as the hooks take it."""
+        return self.discriminator(samples)
+
+    def discriminator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
         """Loss to minimise for D on a real and a (detached) fake batch, and values to log."""
-        d_real, d_fake = self.discriminator(real), self.discriminator(fake)  # (B,), (B,)
+        return self.adversarial_d_loss(real, fake, self.d_scores(real), self.d_scores(fake))
+
+    def generator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
+        """Loss to minimise for G on a fake batch that carries G's graph."""
+        return self.adversarial_g_loss(self.d_scores(fake))
+
+    def adversarial_d_loss(self, real: Any, fake: Any, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Logs]:
+        """The configured objective on D's scores (B,) (+ the gradient penalty when on) and its logs;
+        variants that add terms (InfoGAN, AC-GAN) compute the scores themselves and call this."""
         loss = self.objective.discriminator(d_real, d_fake)
         logs = {"train/d_loss": loss, "train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()}
         if self.objective.logits:  # D(x) and D(G(z)) as probabilities
@@ -123,14 +171,14 @@ class AdversarialModule(L.LightningModule):
         if self.objective.estimate is not None:  # e.g. the EM estimate of WGAN's Figure 3
             logs[f"train/{self.objective.estimate_name}"] = self.objective.estimate(d_real, d_fake)
         if self.objective.gp_weight > 0:
-            gp = gradient_penalty(self.discriminator, real, fake, one_sided=self.objective.gp_one_sided)
+            gp = gradient_penalty(self.discriminator, images_of(real), images_of(fake),
+                                  one_sided=self.objective.gp_one_sided)
             loss = loss + self.objective.gp_weight * gp
             logs["train/gradient_penalty"] = gp
         return loss, logs
 
-    def generator_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Logs]:
-        """Loss to minimise for G on a fake batch that carries G's graph."""
-        loss = self.objective.generator(self.discriminator(fake))
+    def adversarial_g_loss(self, d_fake: Tensor) -> tuple[Tensor, Logs]:
+        loss = self.objective.generator(d_fake)
         return loss, {"train/g_loss": loss}
 
     def after_discriminator_step(self) -> None:
@@ -139,17 +187,18 @@ class AdversarialModule(L.LightningModule):
     # ----- the skeleton ---------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self.real_samples(batch)
-        opt_g, opt_d = self.optimizers()
+        n = len(images_of(real))
+        opt_g, opt_d = self.optimizers()[:2]
         check = self.hparams.nan_check_every_n_batches
         check = check > 0 and batch_idx % check == 0
         with self.toggled_optimizer(opt_d):  # G frozen: its forward records no graph
-            d_loss, d_logs = self.discriminator_loss(real, self.sample_fake(len(real)).detach())
+            d_loss, d_logs = self.discriminator_loss(real, detached(self.sample_fake(n)))
             self._check_finite(check, "discriminator", d_loss)
             self._step(opt_d, d_loss, "d")
             self.after_discriminator_step()
         if (batch_idx + 1) % self.hparams.n_critic == 0:
             with self.toggled_optimizer(opt_g):
-                g_loss, g_logs = self.generator_loss(real, self.sample_fake(len(real)))
+                g_loss, g_logs = self.generator_loss(real, self.sample_fake(n))
                 self._check_finite(check, "generator", g_loss)
                 self._step(opt_g, g_loss, "g")
             self._log(g_logs)
@@ -160,7 +209,7 @@ class AdversarialModule(L.LightningModule):
         the discriminator overfitting its training set. Generator metrics (FID, IS, modes) are
         computed at the end of the validation epoch by the `GeneratorMetrics` callback."""
         real = self.real_samples(batch)
-        self.log("val/d_real", self.discriminator(real).mean(), sync_dist=True, batch_size=len(real))
+        self.log("val/d_real", self.d_scores(real).mean(), sync_dist=True, batch_size=len(images_of(real)))
 
     def _log(self, logs: Logs) -> None:
         """Log every value; the two losses also go to the progress bar."""
@@ -194,8 +243,8 @@ class AdversarialModule(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
-        opt_g = instantiate(hp.optimizer_g)(self.generator.parameters())
-        opt_d = instantiate(hp.optimizer_d)(self.discriminator.parameters())
+        opt_g = instantiate(hp.optimizer_g)(self.generator_parameters())
+        opt_d = instantiate(hp.optimizer_d)(self.discriminator_parameters())
         self._scheduler_slots: dict[str, int] = {}
         schedulers = []
         for which, opt, cfg in (("g", opt_g, hp.scheduler_g), ("d", opt_d, hp.scheduler_d)):

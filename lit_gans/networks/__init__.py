@@ -1,12 +1,15 @@
 """Generator and discriminator networks. They know nothing about training."""
 
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
 
 __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "InfoGANDiscriminator",
+    "InfoGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
     "Maxout",

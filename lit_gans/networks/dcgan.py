@@ -89,7 +89,14 @@ class DCGANDiscriminator(nn.Module):
             width *= 2
         layers.append(nn.Conv2d(width, 1, end, 1, 0))  # (B, 1, 1, 1)
         self.net = nn.Sequential(*layers)
+        self.feature_dim = width * end * end
         dcgan_init_(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).flatten()  # (B,)
+
+    def features_and_score(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The last feature map flattened (B, feature_dim) — what InfoGAN's Q head and AC-GAN's
+        classifier read — and the score (B,), from one pass."""
+        h = self.net[:-1](x)
+        return h.flatten(1), self.net[-1](h).flatten()

@@ -73,6 +73,12 @@ class MLPDiscriminator(nn.Module):
             width = h
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
+        self.feature_dim = width
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).squeeze(1)  # (B,)
+
+    def features_and_score(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The last hidden layer (B, feature_dim) and the score (B,), from one pass."""
+        h = self.net[:-1](x)
+        return h, self.net[-1](h).squeeze(1)

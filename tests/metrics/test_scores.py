@@ -116,3 +116,18 @@ def test_class_histogram_counts_modes_and_kl() -> None:
 def test_to_uint8_maps_generator_range_to_pixels() -> None:
     x = torch.tensor([-1.5, -1.0, 0.0, 1.0, 2.0])
     assert to_uint8(x).tolist() == [0, 0, 128, 255, 255]
+
+
+def test_code_accuracy_finds_the_best_matching_and_noise_scores_chance() -> None:
+    from lit_gans.metrics.scores import ConditionAccuracy
+
+    perm = torch.randperm(10, generator=torch.Generator().manual_seed(0))
+    perfect = ConditionAccuracy(10, 10)
+    noise = ConditionAccuracy(10, 10)
+    gen = torch.Generator().manual_seed(1)
+    for code in range(10):
+        perfect.update(code, torch.full((100,), int(perm[code])))  # code k always draws digit perm[k]
+        noise.update(code, torch.randint(10, (1000,), generator=gen))
+    assert perfect.compute()["code_accuracy"] == 1.0
+    assert perfect.compute()["class_accuracy"] == pytest.approx(float((perm == torch.arange(10)).sum()) / 10)
+    assert 0.09 < noise.compute()["code_accuracy"] < 0.13  # chance, plus the matching's small optimism
