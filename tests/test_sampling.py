@@ -1,5 +1,6 @@
 """sample.py and lit_gans.sampling: checkpoints rebuild the generator; grids, walks, arrays."""
 
+import importlib.util
 import math
 import subprocess
 import sys
@@ -18,9 +19,17 @@ from torch.testing import assert_close
 from helpers import CONF, ROOT, needs_mnist
 from lit_gans.sampling import load_model, slerp, to_uint8_nhwc
 from lit_gans.training import train
-from sample import main as sample_main  # the Hydra app; tests call its undecorated body with composed configs
 
 Compose = Callable[..., DictConfig]
+
+
+def _sample_app() -> Callable[[DictConfig], Path]:
+    """sample.py's main without the Hydra wrapper (tests call it with composed configs); loaded by
+    path because the repository root is not on sys.path when pytest runs as a console script."""
+    spec = importlib.util.spec_from_file_location("sample_app", ROOT / "sample.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main.__wrapped__
 
 
 def test_slerp_endpoints_norm_and_midpoint() -> None:
@@ -91,9 +100,10 @@ def test_conditional_models_sample_a_row_per_class(compose_cfg: Compose, tmp_pat
         array = compose("sample", overrides=[f"ckpt_path={ckpt}", "n=30", f"out={tmp_path / 'x.npz'}"])
         walk = compose("sample", overrides=[f"ckpt_path={ckpt}", "mode=interpolate"])
     GlobalHydra.instance().clear()
-    sample_main.__wrapped__(grid)
+    sample_main = _sample_app()
+    sample_main(grid)
     assert Image.open(tmp_path / "grid.png").size == (10 * 30 + 2, 10 * 30 + 2)  # 10 classes x 10 columns of 28+2 px
-    sample_main.__wrapped__(array)
+    sample_main(array)
     assert np.load(tmp_path / "x.npz")["images"].shape == (30, 28, 28, 1)
     with pytest.raises(ValueError, match="mode=grid"):
-        sample_main.__wrapped__(walk)
+        sample_main(walk)
