@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+import torch
 from hydra.errors import InstantiationException, MissingConfigException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
@@ -26,9 +27,12 @@ def build(cfg: DictConfig) -> tuple[AdversarialModule, object]:
 
 
 @pytest.mark.parametrize("name", config_names("model"))
-def test_every_model_config_instantiates(compose_cfg: Compose, name: str) -> None:
+def test_every_model_config_instantiates(compose_cfg: Compose, name: str, tmp_path: Path) -> None:
     model, _ = build(compose_cfg(f"model={name}"))
     assert isinstance(model, AdversarialModule)
+    # hyper-parameters are plain containers: checkpoints load with weights_only=True (no OmegaConf)
+    torch.save(dict(model.hparams), tmp_path / "hparams.pt")
+    assert torch.load(tmp_path / "hparams.pt", weights_only=True) == dict(model.hparams)
 
 
 @pytest.mark.parametrize("name", config_names("data"))

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from lit_gans.losses import Objective, gradient_penalty
@@ -45,7 +45,7 @@ LATENT_DISTRIBUTIONS = ("normal", "uniform")
 def _plain(cfg: Any) -> Any:
     """OmegaConf containers -> resolved plain dicts/lists, so checkpoints load with
     ``weights_only=True`` and ``load_from_checkpoint`` can rebuild the module."""
-    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg  # dicts and lists
 
 
 class AdversarialModule(L.LightningModule):
