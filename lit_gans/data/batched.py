@@ -36,6 +36,10 @@ class BatchedTensorDataset(Dataset[Batch]):
         """Return the already collated batch `(data[indices], labels[indices])`."""
         return self._take(torch.as_tensor(indices, dtype=torch.long))
 
+    def images(self, index: int | slice | Tensor) -> Tensor:
+        """The stored (untransformed) samples at `index`, e.g. uint8 images."""
+        return self.data[index]
+
     def _take(self, index: int | Tensor) -> Batch:
         x = self.data[index]  # a tensor index gathers the whole batch in one call
         return (self.transform(x) if self.transform else x), self.labels[index]

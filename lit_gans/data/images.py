@@ -8,17 +8,16 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import DataLoader
 from torchvision import datasets
 
-from lit_gans.data.batched import Batch, BatchedTensorDataset, batched_loader
+from lit_gans.data.batched import BatchedTensorDataset
 from lit_gans.data.errors import DatasetNotFoundError
 from lit_gans.data.paths import DATA_DIR_ENV, resolve_data_root
+from lit_gans.data.splits import PreloadedSplits
 
 # torchvision calls urlopen without a timeout, so a network that drops packets (instead of
 # refusing) would hang forever; this bounds every connect/read of a download attempt.
@@ -75,7 +74,7 @@ def _resize_uint8(images: Tensor, size: int, chunk: int = 4096) -> Tensor:
     return torch.cat(out)
 
 
-class TorchvisionDataModule(L.LightningDataModule):
+class TorchvisionDataModule(PreloadedSplits):
     """A torchvision image set as `(images (B, C, H, W) float32 in [-1, 1], labels (B,) int64)`.
 
     Files are looked up in `<root>/<folder>` (e.g. `<root>/MNIST/raw`), where `root` comes from
@@ -95,17 +94,15 @@ class TorchvisionDataModule(L.LightningDataModule):
         drop_last: bool = True,
         pin_memory: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, drop_last, pin_memory)
         if name not in SOURCES:
             raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SOURCES)}")
         self.name, self.source = name, SOURCES[name]
         self.root = resolve_data_root(root)
         self.image_size = image_size or self.source.size
-        self.batch_size, self.num_workers = batch_size, num_workers
-        self.download, self.drop_last, self.pin_memory = download, drop_last, pin_memory
+        self.download = download
         self.shape: tuple[int, int, int] = (self.source.channels, self.image_size, self.image_size)
         self.num_classes: int = 10
-        self._splits: dict[bool, BatchedTensorDataset] = {}
 
     @property
     def folder(self) -> Path:
@@ -132,45 +129,8 @@ class TorchvisionDataModule(L.LightningDataModule):
         finally:
             socket.setdefaulttimeout(previous)
 
-    def setup(self, stage: str | None = None) -> None:
-        """Preload the train split for fitting (the test split is read lazily by its loaders)."""
-        if stage in (None, "fit"):
-            self.dataset(train=True)
-
-    def dataset(self, train: bool = True) -> BatchedTensorDataset:
-        """The train or test split as a preloaded dataset (`.data` holds uint8 (N, C, H, W))."""
-        if train not in self._splits:
-            self._splits[train] = self._load(train)
-        return self._splits[train]
-
-    def reference_images(self, train: bool, start: int, stop: int) -> Tensor:
-        """uint8 images (stop - start, C, H, W): images `start:stop` of a split in file order
-        (unshuffled, so deterministic), at `image_size`; a copy, safe to modify."""
-        data = self.dataset(train).data
-        if not 0 <= start <= stop <= len(data):
-            raise ValueError(f"need 0 <= start <= stop <= {len(data)}, got start={start}, stop={stop}")
-        return data[start:stop].clone()
-
-    def train_dataloader(self) -> DataLoader[Batch]:
-        return self._loader(train=True)
-
-    def val_dataloader(self) -> DataLoader[Batch]:
-        return self._loader(train=False)
-
-    def test_dataloader(self) -> DataLoader[Batch]:
-        return self._loader(train=False)
-
-    def _loader(self, train: bool) -> DataLoader[Batch]:
-        return batched_loader(
-            self.dataset(train),
-            batch_size=self.batch_size,
-            shuffle=train,
-            drop_last=self.drop_last and train,  # evaluation (FID) should see every test image
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-        )
-
-    def _load(self, train: bool) -> BatchedTensorDataset:
+    def _build(self, train: bool) -> BatchedTensorDataset:
+        """The split as a preloaded dataset (`.data` holds uint8 (N, C, H, W))."""
         if self._missing_files():
             problem = f"{self._missing_files_text()}."
             if self.download:

@@ -6,13 +6,12 @@ Only the (N, 3) digit indices are stored; images are gathered from the uint8 MNI
 batch at a time, so 128,000 samples cost 3 MB instead of 300 MB of composed images.
 """
 
-import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
-from lit_gans.data.batched import Batch, BatchedTensorDataset, batched_loader
+from lit_gans.data.batched import Batch, BatchedTensorDataset
 from lit_gans.data.images import TorchvisionDataModule, to_unit_range
+from lit_gans.data.splits import PreloadedSplits
 
 # label = 100 * d_R + 10 * d_G + d_B: the digits read as a three-digit number
 _PLACE = torch.tensor([100, 10, 1])
@@ -39,7 +38,7 @@ class StackedDigits(BatchedTensorDataset):
         return to_unit_range(self.images(index)), self.labels[index]
 
 
-class StackedMNISTDataModule(L.LightningDataModule):
+class StackedMNISTDataModule(PreloadedSplits):
     """Stacked MNIST as `(images (B, 3, H, W) float32 in [-1, 1], labels (B,) int64)`, where the
     label `100 * d_R + 10 * d_G + d_B` names one of the 1000 modes.
 
@@ -66,60 +65,23 @@ class StackedMNISTDataModule(L.LightningDataModule):
         drop_last: bool = True,
         pin_memory: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, drop_last, pin_memory)
         self.mnist = TorchvisionDataModule("mnist", root=root, image_size=image_size, download=download)
         self.num_samples, self.num_val_samples, self.seed = num_samples, num_val_samples, seed
-        self.batch_size, self.num_workers = batch_size, num_workers
-        self.drop_last, self.pin_memory = drop_last, pin_memory
         size = self.mnist.image_size
         self.shape: tuple[int, int, int] = (3, size, size)
         self.num_classes: int = 1000
-        self._splits: dict[bool, StackedDigits] = {}
 
     def prepare_data(self) -> None:
         """Download MNIST if missing and allowed; otherwise fail with `DatasetNotFoundError`."""
         self.mnist.prepare_data()
 
-    def setup(self, stage: str | None = None) -> None:
-        """Compose the training set for fitting (the test split is built lazily by its loaders)."""
-        if stage in (None, "fit"):
-            self.dataset(train=True)
-
-    def dataset(self, train: bool = True) -> StackedDigits:
+    def _build(self, train: bool) -> StackedDigits:
         """The training set (train digits, `seed`) or the evaluation set (test digits, `seed + 1`)."""
-        if train not in self._splits:
-            mnist = self.mnist.dataset(train)
-            digits = mnist.data[:, 0]  # (M, 1, H, W) -> (M, H, W), a view
-            # seed + 1: from the same seed, randint(10_000) would return the training indices
-            # modulo 10,000 (same random bits), tying the evaluation triples to the training ones.
-            n, seed = (self.num_samples, self.seed) if train else (self.num_val_samples, self.seed + 1)
-            triples = torch.randint(len(digits), (n, 3), generator=torch.Generator().manual_seed(seed))
-            self._splits[train] = StackedDigits(digits, mnist.labels, triples)
-        return self._splits[train]
-
-    def reference_images(self, train: bool, start: int, stop: int) -> Tensor:
-        """uint8 images (stop - start, 3, H, W): samples `start:stop` of a split in their fixed
-        (unshuffled) order, the same images the loaders serve after mapping to [-1, 1]."""
-        split = self.dataset(train)
-        if not 0 <= start <= stop <= len(split):
-            raise ValueError(f"need 0 <= start <= stop <= {len(split)}, got start={start}, stop={stop}")
-        return split.images(slice(start, stop))
-
-    def train_dataloader(self) -> DataLoader[Batch]:
-        return self._loader(train=True)
-
-    def val_dataloader(self) -> DataLoader[Batch]:
-        return self._loader(train=False)
-
-    def test_dataloader(self) -> DataLoader[Batch]:
-        return self._loader(train=False)
-
-    def _loader(self, train: bool) -> DataLoader[Batch]:
-        return batched_loader(
-            self.dataset(train),
-            batch_size=self.batch_size,
-            shuffle=train,
-            drop_last=self.drop_last and train,  # evaluation should see every sample
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-        )
+        mnist = self.mnist.dataset(train)
+        digits = mnist.data[:, 0]  # (M, 1, H, W) -> (M, H, W), a view
+        # seed + 1: from the same seed, randint(10_000) would return the training indices
+        # modulo 10,000 (same random bits), tying the evaluation triples to the training ones.
+        n, seed = (self.num_samples, self.seed) if train else (self.num_val_samples, self.seed + 1)
+        triples = torch.randint(len(digits), (n, 3), generator=torch.Generator().manual_seed(seed))
+        return StackedDigits(digits, mnist.labels, triples)

@@ -6,8 +6,6 @@ adds a projection of its last features onto embed(y) to its score ("projection",
 Koyama 2018: score(x, y) = ψ(φ(x)) + <embed(y), φ(x)>), the usual way for convolutional nets.
 """
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -52,6 +50,3 @@ class ConditionalDiscriminator(nn.Module):
 def _cat(a: Tensor, b: Tensor) -> Tensor:
     return torch.cat([a, b.to(a.dtype)], dim=1)
 
-
-def flat_size(shape: list[int] | tuple[int, ...]) -> int:
-    return math.prod(shape)

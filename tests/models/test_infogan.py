@@ -11,7 +11,6 @@ from omegaconf import DictConfig
 from helpers import needs_mnist
 from lit_gans.losses.info import categorical_code_nll, categorical_entropy, gaussian_code_nll
 from lit_gans.models import InfoGAN
-from lit_gans.models.infogan import Codes
 from lit_gans.training import train
 from models.test_skeleton import ADAM, NS, TOY_D, TOY_G, fit
 
