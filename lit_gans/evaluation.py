@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from lit_gans.checkpoints import read_checkpoint
-from lit_gans.sampling import load_model
+from lit_gans.sampling import model_from_checkpoint
 from lit_gans.training import instantiate_datamodule
 
 
@@ -52,13 +52,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate_datamodule(run.data)
     metrics_cfg = metrics_config(cfg, run)
     callback = instantiate(metrics_cfg)
-    model = load_model(cfg.ckpt_path)
+    ckpt = read_checkpoint(Path(cfg.ckpt_path))  # read once: the model and the step it was saved at
+    model = model_from_checkpoint(ckpt, Path(cfg.ckpt_path))
     trainer = L.Trainer(**cfg.trainer, callbacks=[callback], logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False)
     (logged,) = trainer.validate(model, datamodule=datamodule, verbose=False)
     scores = {k.removeprefix("val/"): float(v) for k, v in logged.items()}
     scores.update(callback.last)  # float64 where available (logged values are float32)
-    ckpt = read_checkpoint(Path(cfg.ckpt_path))
     result = {
         "ckpt_path": str(Path(cfg.ckpt_path).resolve()),
         "epoch": ckpt.get("epoch"),

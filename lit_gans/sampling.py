@@ -15,7 +15,11 @@ from lit_gans.models import AdversarialModule
 def load_model(ckpt_path: str | Path, map_location: str = "cpu") -> AdversarialModule:
     """Rebuild the module a checkpoint was trained with (its class and hyper-parameters are in it)."""
     path = Path(ckpt_path)
-    ckpt = read_checkpoint(path, map_location)
+    return model_from_checkpoint(read_checkpoint(path, map_location), path)
+
+
+def model_from_checkpoint(ckpt: dict, path: Path) -> AdversarialModule:
+    """`load_model` for a checkpoint already read (``path`` names it in errors)."""
     if "lit_gans_class" not in ckpt or "hyper_parameters" not in ckpt:
         raise ValueError(f"ckpt_path={path} was not written by lit_gans (no model class / hyper-parameters in it).")
     model = get_class(ckpt["lit_gans_class"])(**ckpt["hyper_parameters"])
