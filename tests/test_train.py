@@ -83,13 +83,15 @@ def test_resume_refuses_another_models_checkpoint_and_corrupt_files(compose_cfg:
         train(toy_run(compose_cfg, f"ckpt_path={tmp_path / 'missing.ckpt'}"))
 
 
-@pytest.mark.parametrize("model, batches", [("gan", 400), ("wgan_gp", 1000)])
-def test_variant_moves_samples_toward_a_2d_gaussian(compose_cfg: Compose, model: str, batches: int) -> None:
+@pytest.mark.parametrize("model, loss, batches", [("gan", None, 400), ("wgan_gp", None, 1000), ("lsgan", None, 400), ("gan", "hinge", 800)])
+def test_variant_moves_samples_toward_a_2d_gaussian(compose_cfg: Compose, model: str, loss: str | None, batches: int) -> None:
     """A few hundred generator steps move G's samples from ~(0, 0) toward the data's mean
     (2, 0); a sign error in either player's update would push them away. (WGAN-GP overshoots
     and circles back as its critic catches up, hence the loose radius.)"""
-    bs = 50 if model == "gan" else 64
-    _, objects = train(compose_cfg(f"model={model}", *GAUSSIAN_2D, f"data.num_samples={batches * bs}", f"batch_size={bs}", "seed=0"))
+    bs = 64 if model == "wgan_gp" else 50
+    extra = [f"loss={loss}"] if loss else []
+    cfg = compose_cfg(f"model={model}", *extra, *GAUSSIAN_2D, f"data.num_samples={batches * bs}", f"batch_size={bs}", "seed=0")
+    _, objects = train(cfg)
     g = objects["model"]
     with torch.no_grad():
         x = g.generator(g.sample_latent(4000))

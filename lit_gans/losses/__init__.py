@@ -10,6 +10,8 @@ from lit_gans.losses.adversarial import (
     minimax_generator_loss,
     non_saturating_generator_loss,
 )
+from lit_gans.losses.hinge import hinge_discriminator_loss, hinge_generator_loss
+from lit_gans.losses.least_squares import least_squares_discriminator_loss, least_squares_generator_loss
 from lit_gans.losses.objective import Objective
 from lit_gans.losses.wasserstein import (
     em_estimate,
@@ -22,7 +24,11 @@ __all__ = [
     "Objective",
     "em_estimate",
     "gradient_penalty",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
     "js_divergence_estimate",
+    "least_squares_discriminator_loss",
+    "least_squares_generator_loss",
     "minimax_discriminator_loss",
     "minimax_generator_loss",
     "non_saturating_generator_loss",

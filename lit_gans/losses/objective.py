@@ -1,7 +1,7 @@
 """``Objective``: the pair of losses (and optional penalty) a ``conf/loss/*.yaml`` selects."""
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.utils import get_method, instantiate
@@ -24,7 +24,10 @@ def _resolve(spec: str | Mapping[str, Any] | None) -> Callable | None:
 class Objective:
     """A discriminator loss, a generator loss and an optional gradient penalty.
 
-    Built from plain config so checkpoints hold strings, not functions:
+    Built from plain config so checkpoints hold strings, not functions. A loss with hyper-parameters
+    of its own (LSGAN's targets, f-GAN's divergence, EBGAN's margin) declares them under ``params``
+    and its function specs interpolate them (``margin: ${..params.margin}``), so the command line
+    reads ``loss.params.margin=20`` and models can read ``objective.params``:
 
     >>> obj = Objective.from_config({"name": "wasserstein_gp",
     ...     "discriminator": "lit_gans.losses.wasserstein_critic_loss",
@@ -41,6 +44,7 @@ class Objective:
     gp_weight: float = 0.0  # λ of the gradient penalty (Gulrajani et al. 2017); 0 disables it
     gp_one_sided: bool = False
     logits: bool = False  # D's outputs are logits: also log D(x) = sigmoid(d) as a probability
+    params: Mapping[str, Any] = field(default_factory=dict)  # the loss's own hyper-parameters (see below)
 
     @property
     def estimate_name(self) -> str | None:
@@ -48,7 +52,7 @@ class Objective:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "Objective":
-        known = {"name", "discriminator", "generator", "estimate", "gp_weight", "gp_one_sided", "logits"}
+        known = {"name", "discriminator", "generator", "estimate", "gp_weight", "gp_one_sided", "logits", "params"}
         unknown = set(cfg) - known
         if unknown:
             raise ValueError(f"Unknown loss config keys {sorted(unknown)}; expected {sorted(known)}.")
@@ -60,4 +64,5 @@ class Objective:
             gp_weight=float(cfg.get("gp_weight", 0.0)),
             gp_one_sided=bool(cfg.get("gp_one_sided", False)),
             logits=bool(cfg.get("logits", False)),
+            params=dict(cfg.get("params") or {}),
         )
