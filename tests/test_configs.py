@@ -7,9 +7,9 @@ import pytest
 import torch
 from hydra.errors import InstantiationException, MissingConfigException
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from helpers import config_names
+from helpers import CONF, config_names
 from lit_gans.models import AdversarialModule
 from lit_gans.training import instantiate_datamodule
 
@@ -43,7 +43,7 @@ def test_every_data_config_instantiates(compose_cfg: Compose, tmp_path: Path, na
 
 
 # the metrics each data config picks when none is given (conf/data/*.yaml)
-DEFAULT_METRICS = {"mnist": "mnist", "cifar10": "inception", "ring8": "modes", "grid25": "modes", "mog1d": "modes",
+DEFAULT_METRICS = {"mnist": "mnist", "cifar10": "inception", "ring8": "modes", "grid25": "modes", "mog1d": "modes", "fgan_mixture": "modes",
                    "stacked_mnist": "stacked_mnist", "fashion_mnist": None, "image_folder": None}
 METRICS_DATA = {"mnist": "mnist", "inception": "cifar10", "modes": "ring8", "stacked_mnist": "stacked_mnist"}
 
@@ -68,10 +68,27 @@ def test_every_experiment_config_instantiates(compose_cfg: Compose, name: str) -
     build(compose_cfg(f"experiment={name}"))
 
 
-@pytest.mark.parametrize("loss", config_names("loss"))
+def model_specific(loss: str) -> str | None:
+    """The model a loss config is written for (Cramér features, autoencoder energies), if any."""
+    requires = OmegaConf.load(CONF / "loss" / f"{loss}.yaml").get("requires")
+    return requires["model"] if requires else None
+
+
+GENERAL_LOSSES = [name for name in config_names("loss") if not model_specific(name)]
+
+
+@pytest.mark.parametrize("loss", GENERAL_LOSSES)
 @pytest.mark.parametrize("net", ["dcgan_layernorm", "mlp"])
 def test_any_loss_combines_with_any_penalty_compatible_critic(compose_cfg: Compose, loss: str, net: str) -> None:
     model, _ = build(compose_cfg("model=dcgan", f"loss={loss}", f"net/discriminator@model.discriminator={net}"))
+    assert model.objective.name == loss
+
+
+@pytest.mark.parametrize("loss", [name for name in config_names("loss") if model_specific(name)])
+def test_model_specific_losses_name_their_model(compose_cfg: Compose, loss: str) -> None:
+    with pytest.raises(InstantiationException, match=f"Use model={model_specific(loss)}"):
+        build(compose_cfg("model=dcgan", f"loss={loss}", "net/discriminator@model.discriminator=dcgan_layernorm"))
+    model, _ = build(compose_cfg(f"model={model_specific(loss)}", f"loss={loss}"))
     assert model.objective.name == loss
 
 

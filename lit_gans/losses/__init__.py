@@ -10,6 +10,21 @@ from lit_gans.losses.adversarial import (
     minimax_generator_loss,
     non_saturating_generator_loss,
 )
+from lit_gans.losses.cramer import (
+    cramer_critic_loss,
+    cramer_gradient_penalty,
+    cramer_surrogate,
+    energy_distance_estimate,
+    energy_distance_generator_loss,
+)
+from lit_gans.losses.f_divergences import (
+    DIVERGENCES,
+    FDivergence,
+    fgan_bound,
+    fgan_discriminator_loss,
+    fgan_generator_loss,
+    get_divergence,
+)
 from lit_gans.losses.hinge import hinge_discriminator_loss, hinge_generator_loss
 from lit_gans.losses.least_squares import least_squares_discriminator_loss, least_squares_generator_loss
 from lit_gans.losses.objective import Objective
@@ -21,8 +36,19 @@ from lit_gans.losses.wasserstein import (
 )
 
 __all__ = [
+    "DIVERGENCES",
+    "FDivergence",
     "Objective",
+    "cramer_critic_loss",
+    "cramer_gradient_penalty",
+    "cramer_surrogate",
     "em_estimate",
+    "energy_distance_estimate",
+    "energy_distance_generator_loss",
+    "fgan_bound",
+    "fgan_discriminator_loss",
+    "fgan_generator_loss",
+    "get_divergence",
     "gradient_penalty",
     "hinge_discriminator_loss",
     "hinge_generator_loss",

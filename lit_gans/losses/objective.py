@@ -45,14 +45,20 @@ class Objective:
     gp_one_sided: bool = False
     logits: bool = False  # D's outputs are logits: also log D(x) = sigmoid(d) as a probability
     params: Mapping[str, Any] = field(default_factory=dict)  # the loss's own hyper-parameters (see below)
+    # losses whose inputs only one model family produces (Cramér features, autoencoder energies) name it:
+    # {"model": the conf/model name, "class": the LightningModule class path}
+    requires: Mapping[str, str] | None = None
 
     @property
     def estimate_name(self) -> str | None:
-        return getattr(self.estimate, "__name__", None) if self.estimate else None
+        if self.estimate is None:
+            return None
+        func = getattr(self.estimate, "func", self.estimate)  # configs with arguments give a functools.partial
+        return getattr(func, "__name__", None)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "Objective":
-        known = {"name", "discriminator", "generator", "estimate", "gp_weight", "gp_one_sided", "logits", "params"}
+        known = {"name", "discriminator", "generator", "estimate", "gp_weight", "gp_one_sided", "logits", "params", "requires"}
         unknown = set(cfg) - known
         if unknown:
             raise ValueError(f"Unknown loss config keys {sorted(unknown)}; expected {sorted(known)}.")
@@ -65,4 +71,5 @@ class Objective:
             gp_one_sided=bool(cfg.get("gp_one_sided", False)),
             logits=bool(cfg.get("logits", False)),
             params=dict(cfg.get("params") or {}),
+            requires=dict(cfg["requires"]) if cfg.get("requires") else None,
         )

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import lightning as L
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
@@ -96,6 +96,12 @@ class AdversarialModule(L.LightningModule):
         self.generator = self.build_generator(generator)
         self.discriminator = self.build_discriminator(discriminator)
         self.objective = Objective.from_config(loss)
+        required = self.objective.requires
+        if required and not isinstance(self, get_class(required["class"])):
+            raise ValueError(
+                f"loss={self.objective.name} is the objective of model={required['model']} ({required['class']}); "
+                f"{type(self).__name__} cannot feed it. Use model={required['model']} or another loss."
+            )
         if self.objective.gp_weight > 0 and has_batch_norm(self.discriminator):
             raise ValueError(
                 "The gradient penalty is per sample, but BatchNorm in the critic mixes samples "
@@ -217,9 +223,13 @@ class AdversarialModule(L.LightningModule):
             self.log(key, value.detach(), prog_bar=key in ("train/d_loss", "train/g_loss"))
 
     def _step(self, optimizer: Any, loss: Tensor, which: str) -> None:
-        """zero_grad, manual_backward, optional clipping, step, then this optimizer's scheduler."""
+        """zero_grad, manual_backward, then `_apply_gradients`."""
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
+        self._apply_gradients(optimizer, which)
+
+    def _apply_gradients(self, optimizer: Any, which: str) -> None:
+        """Optional clipping, the optimizer's step, then its scheduler's ("g" or "d")."""
         if self.hparams.gradient_clip_val:
             self.clip_gradients(
                 optimizer,

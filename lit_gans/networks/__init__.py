@@ -1,11 +1,13 @@
 """Generator and discriminator networks. They know nothing about training."""
 
+from lit_gans.networks.affine import AffineGenerator
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
 
 __all__ = [
+    "AffineGenerator",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "InfoGANDiscriminator",

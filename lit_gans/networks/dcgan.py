@@ -71,12 +71,15 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(nn.Module):
     """image (B, C, H, W) -> score (B,); ``norm`` is "batch" (DCGAN), "layer" or "none"
-    (WGAN-GP's critic must not use BatchNorm)."""
+    (WGAN-GP's critic must not use BatchNorm). With ``out_features`` K > 1 the last conv has
+    K channels and the output is (B, K) (the Cramér GAN critic h)."""
 
-    def __init__(self, in_shape: Sequence[int], base_channels: int = 64, norm: str = "batch") -> None:
+    def __init__(
+        self, in_shape: Sequence[int], base_channels: int = 64, norm: str = "batch", out_features: int = 1
+    ) -> None:
         super().__init__()
         end, n_down = _stages(in_shape, "discriminator")
-        self.in_shape = tuple(in_shape)
+        self.in_shape, self.out_features = tuple(in_shape), out_features
         use_bias = norm == "none"
         layers: list[nn.Module] = [nn.Conv2d(self.in_shape[0], base_channels, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         width = base_channels
@@ -87,16 +90,19 @@ class DCGANDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, True),
             ]
             width *= 2
-        layers.append(nn.Conv2d(width, 1, end, 1, 0))  # (B, 1, 1, 1)
+        layers.append(nn.Conv2d(width, out_features, end, 1, 0))  # (B, K, 1, 1)
         self.net = nn.Sequential(*layers)
         self.feature_dim = width * end * end
         dcgan_init_(self)
 
+    def _out(self, y: Tensor) -> Tensor:
+        return y.flatten() if self.out_features == 1 else y.flatten(1)  # (B,) or (B, K)
+
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x).flatten()  # (B,)
+        return self._out(self.net(x))
 
     def features_and_score(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The last feature map flattened (B, feature_dim) — what InfoGAN's Q head and AC-GAN's
         classifier read — and the score (B,), from one pass."""
         h = self.net[:-1](x)
-        return h.flatten(1), self.net[-1](h).flatten()
+        return h.flatten(1), self._out(self.net[-1](h))

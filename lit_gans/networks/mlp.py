@@ -42,7 +42,8 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x (B, *in_shape) -> score (B,): a logit for GAN losses, a critic value for WGAN.
+    """x (B, *in_shape) -> score (B,): a logit for GAN losses, a critic value for WGAN;
+    with ``out_features`` K > 1, features (B, K) (the Cramér GAN critic h).
 
     ``activation="maxout"`` with ``maxout_pieces`` and ``dropout`` gives the original GAN's
     MNIST discriminator (Goodfellow et al. 2014: 240 maxout units x 5 pieces, dropout).
@@ -57,9 +58,10 @@ class MLPDiscriminator(nn.Module):
         dropout: float = 0.0,
         maxout_pieces: int = 5,
         layer_norm: bool = False,
+        out_features: int = 1,
     ) -> None:
         super().__init__()
-        self.in_shape = tuple(in_shape)
+        self.in_shape, self.out_features = tuple(in_shape), out_features
         layers: list[nn.Module] = [nn.Flatten()]
         width = math.prod(self.in_shape)
         for h in hidden:
@@ -71,14 +73,17 @@ class MLPDiscriminator(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = h
-        layers.append(nn.Linear(width, 1))
+        layers.append(nn.Linear(width, out_features))
         self.net = nn.Sequential(*layers)
         self.feature_dim = width
 
+    def _out(self, y: Tensor) -> Tensor:
+        return y.squeeze(1) if self.out_features == 1 else y  # (B,) or (B, K)
+
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x).squeeze(1)  # (B,)
+        return self._out(self.net(x))
 
     def features_and_score(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The last hidden layer (B, feature_dim) and the score (B,), from one pass."""
         h = self.net[:-1](x)
-        return h, self.net[-1](h).squeeze(1)
+        return h, self._out(self.net[-1](h))
