@@ -3,9 +3,10 @@
 from lit_gans.models.base import AdversarialModule
 from lit_gans.models.conditional import ACGAN, CGAN
 from lit_gans.models.cramer import CramerGAN
+from lit_gans.models.energy import BEGAN, EBGAN
 from lit_gans.models.fgan import FGAN
 from lit_gans.models.gan import DCGAN, GAN
 from lit_gans.models.infogan import InfoGAN
 from lit_gans.models.wgan import WGAN, WGANGP
 
-__all__ = ["ACGAN", "CGAN", "CramerGAN", "DCGAN", "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN"]
+__all__ = ["ACGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "DCGAN", "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN"]

@@ -1,6 +1,7 @@
 """Generator and discriminator networks. They know nothing about training."""
 
 from lit_gans.networks.affine import AffineGenerator
+from lit_gans.networks.autoencoder import ConvAutoencoder, MLPAutoencoder
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
@@ -8,10 +9,12 @@ from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
 
 __all__ = [
     "AffineGenerator",
+    "ConvAutoencoder",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "InfoGANDiscriminator",
     "InfoGANGenerator",
+    "MLPAutoencoder",
     "MLPDiscriminator",
     "MLPGenerator",
     "Maxout",

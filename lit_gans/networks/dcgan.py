@@ -13,22 +13,22 @@ from torch import Tensor, nn
 from lit_gans.networks.layers import dcgan_init_
 
 # image size -> (spatial size of the first feature map, number of x2 stages)
-_STAGES = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+STAGES = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
 NORMS = ("batch", "layer", "none")
 
 
 def _stages(shape: Sequence[int], role: str) -> tuple[int, int]:
     shape = tuple(shape)
-    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in _STAGES:
+    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in STAGES:
         raise ValueError(
-            f"The DCGAN {role} supports square images of size {sorted(_STAGES)} (shape (C, H, W)); "
-            f"the data has shape {shape}. Set data.image_size to one of {sorted(_STAGES)}, or pick "
+            f"The DCGAN {role} supports square images of size {sorted(STAGES)} (shape (C, H, W)); "
+            f"the data has shape {shape}. Set data.image_size to one of {sorted(STAGES)}, or pick "
             f"another network, e.g. net/{role}@model.{role}=mlp (vectors and toy data use mlp/toy)."
         )
-    return _STAGES[shape[1]]
+    return STAGES[shape[1]]
 
 
-def _norm2d(kind: str, channels: int) -> list[nn.Module]:
+def norm2d(kind: str, channels: int) -> list[nn.Module]:
     if kind not in NORMS:
         raise ValueError(f"Unknown norm {kind!r}; choose one of {NORMS}.")
     if kind == "batch":
@@ -51,13 +51,13 @@ class DCGANGenerator(nn.Module):
         norm = "batch" if batch_norm else "none"
         layers: list[nn.Module] = [  # project z to (width, start, start)
             nn.ConvTranspose2d(latent_dim, width, start, 1, 0, bias=not batch_norm),
-            *_norm2d(norm, width),
+            *norm2d(norm, width),
             nn.ReLU(True),
         ]
         for _ in range(n_up - 1):
             layers += [
                 nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=not batch_norm),
-                *_norm2d(norm, width // 2),
+                *norm2d(norm, width // 2),
                 nn.ReLU(True),
             ]
             width //= 2
@@ -86,7 +86,7 @@ class DCGANDiscriminator(nn.Module):
         for _ in range(n_down - 1):
             layers += [
                 nn.Conv2d(width, width * 2, 4, 2, 1, bias=use_bias),
-                *_norm2d(norm, width * 2),
+                *norm2d(norm, width * 2),
                 nn.LeakyReLU(0.2, True),
             ]
             width *= 2

@@ -1,0 +1,148 @@
+"""GANs whose discriminator is an autoencoder: EBGAN (Zhao et al. 2017) and BEGAN (Berthelot et al. 2017).
+
+D(x) is the per-sample reconstruction error of the autoencoder (`lit_gans.losses.energy`): an
+*energy*, lower means more real. ``d_scores`` returns it, so the skeleton's loss hooks, logs
+(``train/d_real``, ``train/d_fake``: mean energies) and ``val/d_real`` work unchanged.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from lit_gans.losses.energy import (
+    ENERGY_NORMS,
+    began_convergence,
+    began_discriminator_loss,
+    began_generator_loss,
+    began_k_update,
+    energy_generator_loss,
+    energy_margin_discriminator_loss,
+    pulling_away_term,
+    reconstruction_energy,
+)
+from lit_gans.models.base import AdversarialModule, Logs, images_of
+
+
+def _function(fn: Callable | None) -> Callable | None:
+    """The function behind a ``functools.partial`` (loss configs bind hyper-parameters with ``_partial_``)."""
+    return getattr(fn, "func", fn)
+
+
+class AutoencoderGAN(AdversarialModule):
+    """The shared part of EBGAN and BEGAN: an autoencoder discriminator and its energy.
+
+    Args (besides the skeleton's):
+        energy_norm: "l2" (mean squared reconstruction error per sample) or "l1" (mean absolute).
+    """
+
+    loss_name: str  # the conf/loss file this model needs (named in errors)
+    loss_functions: tuple[Callable, Callable]  # its (discriminator, generator) functions
+
+    def __init__(self, *args: Any, energy_norm: str = "l2", **kwargs: Any) -> None:
+        if energy_norm not in ENERGY_NORMS:
+            raise ValueError(f"energy_norm must be one of {ENERGY_NORMS}, got {energy_norm!r}.")
+        super().__init__(*args, **kwargs)
+        name = type(self).__name__
+        if not hasattr(self.discriminator, "reconstruct_with_codes"):
+            raise ValueError(
+                f"{name}'s discriminator must be an autoencoder (lit_gans.networks.autoencoder), got "
+                f"{type(self.discriminator).__name__}. Use net/discriminator@model.discriminator=autoencoder_dcgan "
+                "for images or =autoencoder_toy for toy data (toy data configs such as data=ring8 swap in the MLP "
+                "classifier `toy`: give the override after data=...)."
+            )
+        functions = (_function(self.objective.discriminator), _function(self.objective.generator))
+        if functions != self.loss_functions:
+            raise ValueError(
+                f"{name} needs loss={self.loss_name} (its discriminator returns reconstruction energies, lower = "
+                f"more real), got loss={self.objective.name!r}."
+            )
+        if self.objective.gp_weight > 0:  # the penalty differentiates D(x) as a score; ours is a reconstruction
+            raise ValueError(f"{name} does not support a gradient penalty; set loss.gp_weight=0.")
+
+    def d_scores(self, samples: Any) -> Tensor:
+        """Energies (B,): the reconstruction error of each sample; lower = more real."""
+        x = images_of(samples)
+        return reconstruction_energy(x, self.discriminator(x), self.hparams.energy_norm)
+
+
+class EBGAN(AutoencoderGAN):
+    """Energy-based GAN with an autoencoder discriminator, optionally with the pulling-away term (EBGAN-PT).
+
+    D minimises D(x) + [m − D(G(z))]⁺ per sample (``loss=energy_margin``, m = ``loss.params.margin``);
+    G minimises D(G(z)) + ``pt_weight`` · f_PT(Enc(G(z))) (Zhao et al. 2017, eqs. (1)-(2), Section 2.4).
+    The PT term is computed on the codes of G's own batch and only in G's loss, as in the paper.
+
+    Args (besides the skeleton's):
+        pt_weight: weight of the pulling-away term (0.1 in the paper; 0 disables it: plain EBGAN).
+        energy_norm: "l2" (the paper's squared reconstruction error) or "l1".
+    """
+
+    loss_name = "energy_margin"
+    loss_functions = (energy_margin_discriminator_loss, energy_generator_loss)
+
+    def __init__(self, *args: Any, pt_weight: float = 0.1, energy_norm: str = "l2", **kwargs: Any) -> None:
+        if pt_weight < 0:
+            raise ValueError(f"pt_weight must be >= 0, got {pt_weight}.")
+        super().__init__(*args, energy_norm=energy_norm, **kwargs)
+
+    def generator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
+        x = images_of(fake)
+        recon, codes = self.discriminator.reconstruct_with_codes(x)  # one pass: energies and PT codes
+        e_fake = reconstruction_energy(x, recon, self.hparams.energy_norm)  # (B,)
+        loss, logs = self.adversarial_g_loss(e_fake)
+        logs["train/g_energy"] = e_fake.mean().detach()
+        if self.hparams.pt_weight > 0:
+            pt = pulling_away_term(codes)
+            loss = loss + self.hparams.pt_weight * pt
+            logs.update({"train/g_loss": loss, "train/pulling_away": pt.detach()})
+        return loss, logs
+
+
+class BEGAN(AutoencoderGAN):
+    """Boundary equilibrium GAN (Berthelot et al. 2017, Section 3.4).
+
+    D minimises L(x) − k_t L(G(z_D)), G minimises L(G(z_G)), with L the per-sample mean absolute
+    reconstruction error (``energy_norm="l1"``, the paper's η = 1). After each generator loss
+    k_{t+1} = clamp(k_t + λ_k (γ L(x) − L(G(z_G))), 0, 1), starting from k_0 = 0; γ and λ_k are
+    ``loss.params.gamma`` / ``loss.params.lambda_k`` (``loss=began``). k_t is a buffer, so it is part of
+    the state dict and every checkpoint, and a resumed run continues the controller where it was.
+    Logged: ``train/k_t`` and the convergence measure ``train/convergence`` (M_global, Section 3.4.1).
+
+    The k_t update sits in `generator_loss` (under ``torch.no_grad``) because the skeleton has no
+    hook after the generator's step; k_t is only read by the next discriminator loss, so updating it
+    before G's optimizer step gives the same sequence of k_t. L(x) is measured again there, under the
+    same D as L(G(z_G)), so the controller compares two errors of one discriminator.
+
+    Args (besides the skeleton's):
+        energy_norm: "l1" (the paper's η = 1) or "l2" (η = 2).
+    """
+
+    loss_name = "began"
+    loss_functions = (began_discriminator_loss, began_generator_loss)
+
+    def __init__(self, *args: Any, energy_norm: str = "l1", **kwargs: Any) -> None:
+        super().__init__(*args, energy_norm=energy_norm, **kwargs)
+        params = self.objective.params
+        missing = {"gamma", "lambda_k"} - set(params)
+        if missing:
+            raise ValueError(f"loss.params needs {sorted(missing)} for BEGAN's controller (see conf/loss/began.yaml).")
+        if not 0 < params["gamma"] <= 1 or params["lambda_k"] < 0:
+            raise ValueError(f"BEGAN needs 0 < gamma <= 1 and lambda_k >= 0, got {params}.")
+        self.register_buffer("k_t", torch.zeros(()))  # k_0 = 0; persistent: saved in checkpoints
+
+    def discriminator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
+        l_real, l_fake = self.d_scores(real), self.d_scores(fake)  # L(x), L(G(z_D)) (B,)
+        loss = self.objective.discriminator(l_real, l_fake, k=self.k_t)
+        return loss, {"train/d_loss": loss, "train/d_real": l_real.mean(), "train/d_fake": l_fake.mean()}
+
+    def generator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
+        l_fake = self.d_scores(fake)  # L(G(z_G)) (B,), carries G's graph
+        loss = self.objective.generator(l_fake)
+        with torch.no_grad():
+            l_real = self.d_scores(real)  # L(x)
+            gamma, lambda_k = self.objective.params["gamma"], self.objective.params["lambda_k"]
+            convergence = began_convergence(l_real, l_fake, gamma)
+            self.k_t.copy_(began_k_update(self.k_t, l_real, l_fake, gamma, lambda_k))
+        return loss, {"train/g_loss": loss, "train/k_t": self.k_t.clone(), "train/convergence": convergence}
