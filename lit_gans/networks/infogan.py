@@ -45,14 +45,15 @@ class InfoGANDiscriminator(nn.Module):
 
     feature_dim = 1024
 
-    def __init__(self, in_shape: Sequence[int]) -> None:
+    def __init__(self, in_shape: Sequence[int], leaky_slope: float = 0.1) -> None:
         super().__init__()
         self.in_shape = _check_mnist_shape(in_shape, "discriminator")
+        slope = leaky_slope  # 0.1 in the paper's Table 1; the authors' released code uses 0.01
         self.body = nn.Sequential(
-            nn.Conv2d(self.in_shape[0], 64, 4, 2, 1), nn.LeakyReLU(0.1, True),
-            nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.1, True),
+            nn.Conv2d(self.in_shape[0], 64, 4, 2, 1), nn.LeakyReLU(slope, True),
+            nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(slope, True),
             nn.Flatten(),
-            nn.Linear(128 * 7 * 7, 1024, bias=False), nn.BatchNorm1d(1024), nn.LeakyReLU(0.1, True),
+            nn.Linear(128 * 7 * 7, 1024, bias=False), nn.BatchNorm1d(1024), nn.LeakyReLU(slope, True),
         )
         self.head = nn.Linear(1024, 1)
         dcgan_init_(self)
