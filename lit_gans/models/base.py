@@ -20,6 +20,7 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from lit_gans.losses import Objective, gradient_penalty
+from lit_gans.models.instance_noise import add_instance_noise, instance_noise_std
 from lit_gans.models.rng import collect_rng_states, set_rng_states
 from lit_gans.networks import has_batch_norm
 
@@ -62,6 +63,9 @@ class AdversarialModule(L.LightningModule):
             every step of their optimizer.
         gradient_clip_val: clip each network's gradient norm (``gradient_clip_algorithm``) before
             its step; ``Trainer(gradient_clip_val=...)`` is not available with manual optimization.
+        instance_noise: ``{sigma, anneal_steps, schedule}``: N(0, σ_t²) added to every sample D sees, real
+            and fake, on both players' steps, σ_t annealed over ``anneal_steps`` optimizer steps ("linear",
+            "exponential" or "constant"; `lit_gans.models.instance_noise`). None (default) disables it.
         nan_check_every_n_batches: raise a clear error when a loss is not finite (0 disables).
             Each check synchronises with the device; once the weights are NaN every later loss is
             too, so a sparse check still catches divergence within a few batches.
@@ -82,6 +86,7 @@ class AdversarialModule(L.LightningModule):
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str = "norm",
         nan_check_every_n_batches: int = 10,
+        instance_noise: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()  # collects subclass arguments too (e.g. WGAN's clip_value)
@@ -92,6 +97,11 @@ class AdversarialModule(L.LightningModule):
             raise ValueError(f"latent_distribution must be one of {LATENT_DISTRIBUTIONS}, got {latent_distribution!r}.")
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}.")
+        if instance_noise:
+            unknown = set(instance_noise) - {"sigma", "anneal_steps", "schedule"}
+            if unknown or instance_noise.get("sigma", 0) < 0 or instance_noise.get("anneal_steps", 1) < 1:
+                raise ValueError(f"instance_noise takes {{sigma >= 0, anneal_steps >= 1, schedule}}, got {dict(instance_noise)}.")
+            instance_noise_std(0, instance_noise.get("sigma", 0.0), 1, instance_noise.get("schedule", "linear"))  # check the name
         self.automatic_optimization = False
         self.generator = self.build_generator(generator)
         self.discriminator = self.build_discriminator(discriminator)
@@ -197,18 +207,33 @@ class AdversarialModule(L.LightningModule):
         opt_g, opt_d = self.optimizers()[:2]
         check = self.hparams.nan_check_every_n_batches
         check = check > 0 and batch_idx % check == 0
+        noisy = self.with_instance_noise
         with self.toggled_optimizer(opt_d):  # G frozen: its forward records no graph
-            d_loss, d_logs = self.discriminator_loss(real, detached(self.sample_fake(n)))
+            d_loss, d_logs = self.discriminator_loss(noisy(real), noisy(detached(self.sample_fake(n))))
             self._check_finite(check, "discriminator", d_loss)
             self._step(opt_d, d_loss, "d")
             self.after_discriminator_step()
         if (batch_idx + 1) % self.hparams.n_critic == 0:
             with self.toggled_optimizer(opt_g):
-                g_loss, g_logs = self.generator_loss(real, self.sample_fake(n))
+                g_loss, g_logs = self.generator_loss(noisy(real), noisy(self.sample_fake(n)))
                 self._check_finite(check, "generator", g_loss)
                 self._step(opt_g, g_loss, "g")
             self._log(g_logs)
+        if self.hparams.get("instance_noise"):
+            d_logs["train/instance_noise_std"] = torch.tensor(self.current_instance_noise_std())
         self._log(d_logs)
+
+    def current_instance_noise_std(self) -> float:
+        """σ_t of the instance noise at the current optimizer step (0 when off)."""
+        cfg = self.hparams.get("instance_noise")
+        if not cfg:
+            return 0.0
+        return instance_noise_std(self.global_step, cfg.get("sigma", 0.0), cfg.get("anneal_steps", 1),
+                                  cfg.get("schedule", "linear"))
+
+    def with_instance_noise(self, samples: Any) -> Any:
+        """What D sees in training: ``samples`` plus the current instance noise (validation sees clean data)."""
+        return add_instance_noise(samples, self.current_instance_noise_std())
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         """D's mean output on held-out real data, ``val/d_real``: next to ``train/d_real`` it shows

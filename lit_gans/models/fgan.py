@@ -33,9 +33,9 @@ class FGAN(AdversarialModule):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         if not self.hparams.single_step:
             return super().training_step(batch, batch_idx)
-        real = self.real_samples(batch)
+        real = self.with_instance_noise(self.real_samples(batch))
         opt_g, opt_d = self.optimizers()[:2]
-        fake = self.sample_fake(len(images_of(real)))  # carries G's graph: one backward reaches θ and ω
+        fake = self.with_instance_noise(self.sample_fake(len(images_of(real))))  # carries G's graph: reaches θ and ω
         d_fake = self.d_scores(fake)
         d_loss, logs = self.adversarial_d_loss(real, fake, self.d_scores(real), d_fake)  # −F(θ^t, ω^t)
         check = self.hparams.nan_check_every_n_batches
