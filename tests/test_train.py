@@ -83,7 +83,7 @@ def test_resume_refuses_another_models_checkpoint_and_corrupt_files(compose_cfg:
         train(toy_run(compose_cfg, f"ckpt_path={tmp_path / 'missing.ckpt'}"))
 
 
-@pytest.mark.parametrize("model, loss, batches", [("gan", None, 400), ("wgan_gp", None, 1000), ("lsgan", None, 400), ("gan", "hinge", 800), ("fgan", None, 400)])
+@pytest.mark.parametrize("model, loss, batches", [("gan", None, 400), ("wgan_gp", None, 1000), ("lsgan", None, 400), ("gan", "hinge", 800), ("fgan", None, 400), ("unrolled", None, 400)])
 def test_variant_moves_samples_toward_a_2d_gaussian(compose_cfg: Compose, model: str, loss: str | None, batches: int) -> None:
     """A few hundred generator steps move G's samples from ~(0, 0) toward the data's mean
     (2, 0); a sign error in either player's update would push them away. (WGAN-GP overshoots

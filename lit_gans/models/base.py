@@ -187,7 +187,7 @@ class AdversarialModule(L.LightningModule):
         if self.objective.estimate is not None:  # e.g. the EM estimate of WGAN's Figure 3
             logs[f"train/{self.objective.estimate_name}"] = self.objective.estimate(d_real, d_fake)
         if self.objective.gp_weight > 0:
-            gp = gradient_penalty(self.discriminator, images_of(real), images_of(fake),
+            gp = gradient_penalty(self.d_scores, images_of(real), images_of(fake),  # d_scores: unrolled D too
                                   one_sided=self.objective.gp_one_sided)
             loss = loss + self.objective.gp_weight * gp
             logs["train/gradient_penalty"] = gp
