@@ -12,19 +12,24 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def minimax_discriminator_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
+def minimax_discriminator_loss(d_real: Tensor, d_fake: Tensor, real_label: float = 1.0) -> Tensor:
     """D's side of the value function V(D, G) (Goodfellow et al. 2014, Eq. 1).
 
     D maximises E[log D(x)] + E[log(1 - D(G(z)))]; we minimise the negation:
     ``softplus(-d_real) + softplus(d_fake)``, the binary cross-entropy with targets 1 / 0.
     The non-saturating and minimax games share this D loss.
 
+    ``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016, Section 3.4): the real
+    target becomes α (e.g. 0.9), −α log D(x) − (1 − α) log(1 − D(x)), while fakes keep target 0
+    (smoothing them too would move D*'s optimum toward the generator's density).
+
     Example:
         >>> import torch
         >>> round(float(minimax_discriminator_loss(torch.zeros(4), torch.zeros(4))), 4)  # 2 log 2
         1.3863
     """
-    return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+    real = F.softplus(-d_real) if real_label == 1.0 else real_label * F.softplus(-d_real) + (1 - real_label) * F.softplus(d_real)
+    return real.mean() + F.softplus(d_fake).mean()
 
 
 def minimax_generator_loss(d_fake: Tensor) -> Tensor:

@@ -66,6 +66,9 @@ class AdversarialModule(L.LightningModule):
         instance_noise: ``{sigma, anneal_steps, schedule}``: N(0, σ_t²) added to every sample D sees, real
             and fake, on both players' steps, σ_t annealed over ``anneal_steps`` optimizer steps ("linear",
             "exponential" or "constant"; `lit_gans.models.instance_noise`). None (default) disables it.
+        feature_matching: the name of a discriminator layer (``dict(discriminator.named_modules())``, e.g.
+            "net.5"): G then minimises ‖E f(x) − E f(G(z))‖² of that layer's output instead of its adversarial
+            loss (Salimans et al. 2016, Section 3.1). Variants with a generator loss of their own refuse it.
         nan_check_every_n_batches: raise a clear error when a loss is not finite (0 disables).
             Each check synchronises with the device; once the weights are NaN every later loss is
             too, so a sparse check still catches divergence within a few batches.
@@ -87,6 +90,7 @@ class AdversarialModule(L.LightningModule):
         gradient_clip_algorithm: str = "norm",
         nan_check_every_n_batches: int = 10,
         instance_noise: Mapping[str, Any] | None = None,
+        feature_matching: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()  # collects subclass arguments too (e.g. WGAN's clip_value)
@@ -106,6 +110,14 @@ class AdversarialModule(L.LightningModule):
         self.generator = self.build_generator(generator)
         self.discriminator = self.build_discriminator(discriminator)
         self.objective = Objective.from_config(loss)
+        if feature_matching:
+            if not self.supports_feature_matching:
+                raise ValueError(f"{type(self).__name__} has a generator loss of its own; feature matching replaces the "
+                                 "plain adversarial one (GAN, DCGAN, LSGAN, WGAN(-GP), f-GAN, Unrolled GAN). Set model.feature_matching=null.")
+            layers = dict(self.discriminator.named_modules())
+            if feature_matching not in layers:
+                raise ValueError(f"model.feature_matching={feature_matching!r} is not a layer of the discriminator; "
+                                 f"choose one of {[n for n in layers if n]}.")
         required = self.objective.requires
         if required and not isinstance(self, get_class(required["class"])):
             raise ValueError(
@@ -173,9 +185,28 @@ class AdversarialModule(L.LightningModule):
         """Loss to minimise for D on a real and a (detached) fake batch, and values to log."""
         return self.adversarial_d_loss(real, fake, self.d_scores(real), self.d_scores(fake))
 
+    supports_feature_matching = False  # variants whose generator loss is the plain adversarial one say True
+
     def generator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
         """Loss to minimise for G on a fake batch that carries G's graph."""
+        if self.hparams.get("feature_matching"):
+            return self.feature_matching_loss(real, fake)
         return self.adversarial_g_loss(self.d_scores(fake))
+
+    def feature_matching_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
+        """‖E_x f(x) − E_z f(G(z))‖²₂ on the configured layer f of D (Salimans et al. 2016, Section 3.1)."""
+        layer = self.discriminator.get_submodule(self.hparams.feature_matching)
+        captured: list[Tensor] = []
+        handle = layer.register_forward_hook(lambda module, args, output: captured.append(output.flatten(1)))
+        try:
+            with torch.no_grad():
+                self.d_scores(real)
+            self.d_scores(fake)
+        finally:
+            handle.remove()
+        f_real, f_fake = captured
+        loss = (f_real.mean(0) - f_fake.mean(0)).pow(2).sum()
+        return loss, {"train/g_loss": loss, "train/feature_matching": loss}
 
     def adversarial_d_loss(self, real: Any, fake: Any, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Logs]:
         """The configured objective on D's scores (B,) (+ the gradient penalty when on) and its logs;

@@ -19,6 +19,8 @@ class FGAN(AdversarialModule):
             (G minimises F itself, ``loss.params.alternative=false``) and ``n_critic=1``.
     """
 
+    supports_feature_matching = True
+
     def __init__(self, *args: Any, single_step: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if single_step:
@@ -29,6 +31,8 @@ class FGAN(AdversarialModule):
                                  "loss is not; set loss.params.alternative=false or model.single_step=false.")
             if self.objective.gp_weight > 0:
                 raise ValueError("single_step=true does not support a gradient penalty; set loss.gp_weight=0.")
+            if self.hparams.feature_matching:
+                raise ValueError("single_step=true descends on F, not on feature matching; set model.feature_matching=null.")
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         if not self.hparams.single_step:

@@ -11,6 +11,8 @@ from lit_gans.models.base import AdversarialModule
 class GAN(AdversarialModule):
     """The original adversarial game; D returns logits (see ``lit_gans.losses.adversarial``)."""
 
+    supports_feature_matching = True
+
 
 class DCGAN(GAN):
     """GAN with the DCGAN architecture guidelines (the networks live in ``net/``)."""

@@ -18,6 +18,8 @@ class WGAN(AdversarialModule):
         clip_value: c; ``None`` disables clipping (WGAN-GP).
     """
 
+    supports_feature_matching = True
+
     def __init__(self, *args: Any, clip_value: float | None = 0.01, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if clip_value is not None and clip_value <= 0:

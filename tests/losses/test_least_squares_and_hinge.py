@@ -1,5 +1,7 @@
 """LSGAN and hinge losses: hand-computed values, sign conventions, LSGAN's optimal discriminator."""
 
+import math
+
 import pytest
 import torch
 from torch.testing import assert_close
@@ -81,3 +83,28 @@ def test_least_squares_targets_come_from_the_config(compose_cfg) -> None:  # noq
     real, fake = t(1.0), t(-1.0)
     assert model.objective.discriminator(real, fake) == 0  # a = −1, b = 1 met exactly
     assert_close(model.objective.generator(fake), t(0.5)[0])  # c = 0: ½(−1)²
+
+
+def test_one_sided_label_smoothing() -> None:
+    """Salimans et al. 2016, Section 3.4: real target α, fake target 0. With D(x) = 3/4, D(G(z)) = 1/4 and
+    α = 0.9: −0.9 log 3/4 − 0.1 log 1/4 − log 3/4."""
+    from lit_gans.losses import minimax_discriminator_loss
+
+    ln3 = math.log(3.0)
+    loss = minimax_discriminator_loss(t(ln3), t(-ln3), real_label=0.9)
+    expected = -0.9 * math.log(0.75) - 0.1 * math.log(0.25) - math.log(0.75)
+    assert_close(loss, t(expected)[0])
+    assert_close(minimax_discriminator_loss(t(ln3), t(-ln3), real_label=1.0), t(-2 * math.log(0.75))[0])
+    # the smoothed optimum for a real-only point is D(x) = α, not 1: the loss grows past it
+    d = torch.tensor([math.log(0.9 / 0.1)], requires_grad=True)  # logit of 0.9
+    (grad,) = torch.autograd.grad(minimax_discriminator_loss(d, torch.tensor([-50.0]), real_label=0.9), d)
+    assert abs(grad.item()) < 1e-6
+
+
+def test_label_smoothing_from_the_config(compose_cfg) -> None:  # noqa: ANN001
+    from hydra.utils import instantiate
+
+    model = instantiate(compose_cfg("model=dcgan", "loss.params.real_label=0.9").model, _recursive_=False)
+    ln3 = math.log(3.0)
+    expected = -0.9 * math.log(0.75) - 0.1 * math.log(0.25) - math.log(0.75)
+    assert_close(model.objective.discriminator(t(ln3), t(-ln3)), t(expected)[0])
