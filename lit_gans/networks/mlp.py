@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from lit_gans.networks.improved import MinibatchDiscrimination
 from lit_gans.networks.layers import Maxout, make_activation
 
 
@@ -48,6 +49,9 @@ class MLPDiscriminator(nn.Module):
     ``activation="maxout"`` with ``maxout_pieces`` and ``dropout`` gives the original GAN's
     MNIST discriminator (Goodfellow et al. 2014: 240 maxout units x 5 pieces, dropout).
     ``layer_norm`` is the BatchNorm-free normalisation WGAN-GP allows in a critic.
+    ``minibatch_kernels`` B > 0 inserts minibatch discrimination (Salimans et al. 2016; B kernels
+    of dimension ``minibatch_kernel_dim``) before the last Linear; the features of
+    ``features_and_score`` stay the last hidden layer, before it. 0 (default) leaves it out.
     """
 
     def __init__(
@@ -59,6 +63,8 @@ class MLPDiscriminator(nn.Module):
         maxout_pieces: int = 5,
         layer_norm: bool = False,
         out_features: int = 1,
+        minibatch_kernels: int = 0,
+        minibatch_kernel_dim: int = 5,
     ) -> None:
         super().__init__()
         self.in_shape, self.out_features = tuple(in_shape), out_features
@@ -73,9 +79,14 @@ class MLPDiscriminator(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = h
-        layers.append(nn.Linear(width, out_features))
-        self.net = nn.Sequential(*layers)
         self.feature_dim = width
+        head: list[nn.Module] = []  # the layers after the features: [minibatch discrimination,] Linear
+        if minibatch_kernels > 0:
+            head.append(MinibatchDiscrimination(width, minibatch_kernels, minibatch_kernel_dim))
+            width = head[-1].out_features  # [f(x), o(x)]
+        head.append(nn.Linear(width, out_features))
+        self.net = nn.Sequential(*layers, *head)  # flat, so the default keeps its state_dict keys
+        self._head = len(head)
 
     def _out(self, y: Tensor) -> Tensor:
         return y.squeeze(1) if self.out_features == 1 else y  # (B,) or (B, K)
@@ -85,5 +96,5 @@ class MLPDiscriminator(nn.Module):
 
     def features_and_score(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The last hidden layer (B, feature_dim) and the score (B,), from one pass."""
-        h = self.net[:-1](x)
-        return h, self._out(self.net[-1](h))
+        h = self.net[: -self._head](x)
+        return h, self._out(self.net[-self._head :](h))
