@@ -9,6 +9,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from lit_gans.checkpoints import read_checkpoint
+from lit_gans.losses import Objective
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ def check_resume(cfg: DictConfig, model: L.LightningModule) -> None:
     saved = ckpt.get("hyper_parameters", {})
     current = dict(model.hparams)
     differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    if "loss" in differ and saved.get("loss") and current.get("loss"):  # same maths, spelled differently?
+        if Objective.from_config(saved["loss"]).behaviour() == Objective.from_config(current["loss"]).behaviour():
+            differ.remove("loss")
     if differ:
         overrides = path.parent.parent / ".hydra" / "overrides.yaml"
         hint = f" The run's overrides are in {overrides}: {OmegaConf.load(overrides)}." if overrides.exists() else ""

@@ -113,3 +113,16 @@ def test_objective_from_config_resolves_functions_and_rejects_typos() -> None:
     assert_close(obj.generator(t(LN3)), non_saturating_generator_loss(t(LN3)))
     with pytest.raises(ValueError, match="gp_wieght"):
         Objective.from_config({"discriminator": "a.b", "generator": "a.b", "gp_wieght": 1})
+
+
+def test_objective_behaviour_ignores_spelling_but_not_maths() -> None:
+    """A loss config that moved a function default into ``params`` still describes the same objective
+    (so checkpoints written before keep resuming); a changed value does not."""
+    old = {"name": "non_saturating", "discriminator": "lit_gans.losses.minimax_discriminator_loss",
+           "generator": "lit_gans.losses.non_saturating_generator_loss", "logits": True}
+    new = {**old, "params": {"real_label": 1.0},
+           "discriminator": {"_target_": "lit_gans.losses.minimax_discriminator_loss", "_partial_": True, "real_label": 1.0}}
+    smoothed = {**new, "discriminator": {**new["discriminator"], "real_label": 0.9}}
+    assert Objective.from_config(old).behaviour() == Objective.from_config(new).behaviour()
+    assert Objective.from_config(old).behaviour() != Objective.from_config(smoothed).behaviour()
+    assert Objective.from_config(old).behaviour() != Objective.from_config({**old, "gp_weight": 10.0}).behaviour()

@@ -1,5 +1,6 @@
 """``Objective``: the pair of losses (and optional penalty) a ``conf/loss/*.yaml`` selects."""
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,23 @@ class Objective:
             return None
         func = getattr(self.estimate, "func", self.estimate)  # configs with arguments give a functools.partial
         return getattr(func, "__name__", None)
+
+    def behaviour(self) -> tuple:
+        """What the objective computes, independent of how its config spells it: each function's qualified
+        name with all keyword values (defaults filled in), and the penalty settings. Two configs with equal
+        behaviour train the same model (``check_resume`` compares this, so a config that only moved a
+        default into ``params`` still resumes its old checkpoints)."""
+
+        def spec(fn: Callable | None) -> tuple | None:
+            if fn is None:
+                return None
+            func, bound = getattr(fn, "func", fn), dict(getattr(fn, "keywords", {}) or {})
+            defaults = {name: p.default for name, p in inspect.signature(func).parameters.items()
+                        if p.default is not inspect.Parameter.empty}
+            return f"{func.__module__}.{func.__qualname__}", tuple(sorted({**defaults, **bound}.items()))
+
+        return (self.name, spec(self.discriminator), spec(self.generator), spec(self.estimate),
+                self.gp_weight, self.gp_one_sided, self.logits)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "Objective":
