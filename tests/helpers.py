@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -19,3 +20,8 @@ needs_mnist = pytest.mark.skipif(
 def config_names(group: str) -> list[str]:
     """Every YAML of a config group: the config directory is the registry tests glob."""
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def t(*values: float) -> torch.Tensor:
+    """A float64 tensor of the given values: loss tests compare against hand-computed numbers."""
+    return torch.tensor(values, dtype=torch.float64)

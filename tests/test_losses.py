@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
+from helpers import t
 from lit_gans.losses import (
     Objective,
     em_estimate,
@@ -20,10 +21,6 @@ from lit_gans.losses import (
 )
 
 LN3 = math.log(3.0)  # a logit of ln 3 is D = sigmoid(ln 3) = 3/4
-
-
-def t(*values: float) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float64)
 
 
 def test_minimax_discriminator_loss_is_binary_cross_entropy() -> None:

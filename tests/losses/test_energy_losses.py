@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
+from helpers import t
 from lit_gans.losses.energy import (
     began_convergence,
     began_discriminator_loss,
@@ -18,10 +19,6 @@ from lit_gans.losses.energy import (
     pulling_away_term,
     reconstruction_energy,
 )
-
-
-def t(*values: float) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float64)
 
 
 # ----- the energy ---------------------------------------------------------------------------------

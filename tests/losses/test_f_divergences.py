@@ -9,6 +9,7 @@ import torch
 from scipy import integrate, special, stats
 from torch.testing import assert_close
 
+from helpers import t
 from lit_gans.losses.adversarial import (
     minimax_discriminator_loss,
     minimax_generator_loss,
@@ -30,10 +31,6 @@ CASES = [(name, 0.5) for name in DIVERGENCES if name != "alpha"]
 CASES += [("alpha", a) for a in (-1.0, 0.5, 2.0, 3.0)]
 IDS = [f"{n}-{a}" if n == "alpha" else n for n, a in CASES]
 OMEGA = float(special.lambertw(1.0).real)  # W(1) = 0.567143..., the omega constant
-
-
-def t(*values: float) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float64)
 
 
 # ----------------------------------------------------------------------------------- f, f*, g_f

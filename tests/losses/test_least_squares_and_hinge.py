@@ -6,16 +6,13 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from helpers import t
 from lit_gans.losses import (
     hinge_discriminator_loss,
     hinge_generator_loss,
     least_squares_discriminator_loss,
     least_squares_generator_loss,
 )
-
-
-def t(*values: float) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float64)
 
 
 def test_least_squares_values() -> None:

@@ -52,15 +52,6 @@ def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-@pytest.fixture
-def one_thread() -> Any:
-    """Tiny networks: one thread is ~40x faster than two on a machine shared with training runs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ----- networks ---------------------------------------------------------------------------------
 def test_critic_networks_output_k_features_and_keep_scalar_scores_by_default() -> None:
     x_vec, x_img = torch.randn(3, 2), torch.randn(3, 1, 28, 28)

@@ -1,7 +1,6 @@
 """EBGAN and BEGAN: the autoencoder networks, the energies and losses the models compute, the pulling-away
 term's place, the k_t controller (formula, bounds, checkpoints), configs and errors, learning a shifted Gaussian."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,15 +49,6 @@ def began(gamma: float = 0.5, lambda_k: float = 0.001, **overrides: Any) -> BEGA
 
 def batch(n: int = 8, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, 2, generator=torch.Generator().manual_seed(seed)) + 3
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Tiny networks run fastest on one thread (and far faster than two threads on a busy 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ----- the autoencoder networks -------------------------------------------------------------------
