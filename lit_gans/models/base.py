@@ -124,6 +124,9 @@ class AdversarialModule(L.LightningModule):
                 f"loss={self.objective.name} is the objective of model={required['model']} ({required['class']}); "
                 f"{type(self).__name__} cannot feed it. Use model={required['model']} or another loss."
             )
+        if self.required_loss and self.objective.name != self.required_loss:
+            raise ValueError(f"{type(self).__name__} needs loss={self.required_loss} (its losses read more than scalar "
+                             f"scores), got loss={self.objective.name!r}.")
         if self.objective.gp_weight > 0 and has_batch_norm(self.discriminator):
             raise ValueError(
                 "The gradient penalty is per sample, but BatchNorm in the critic mixes samples "
@@ -186,6 +189,7 @@ class AdversarialModule(L.LightningModule):
         return self.adversarial_d_loss(real, fake, self.d_scores(real), self.d_scores(fake))
 
     supports_feature_matching = False  # variants whose generator loss is the plain adversarial one say True
+    required_loss: str | None = None  # the conf/loss a variant's own losses need (Cramér, EBGAN, BEGAN)
 
     def generator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
         """Loss to minimise for G on a fake batch that carries G's graph."""

@@ -57,15 +57,12 @@ class CramerGAN(AdversarialModule):
             config as ``out_features`` (the MLP and DCGAN discriminators accept it).
     """
 
+    required_loss = "cramer"
+
     def __init__(self, *args: Any, critic_dim: int = 256, **kwargs: Any) -> None:
         if critic_dim < 1:
             raise ValueError(f"critic_dim must be >= 1, got {critic_dim}.")
         super().__init__(*args, **kwargs)  # refuses BatchNorm in h, since the penalty is on (below)
-        if self.objective.name != "cramer":
-            raise ValueError(
-                f"Cramér GAN needs loss=cramer (losses on critic features of a real and two generator "
-                f"batches), got loss={self.objective.name!r}."
-            )
         if self.objective.gp_weight <= 0:
             raise ValueError(
                 f"Cramér GAN needs the gradient penalty on its critic f (Algorithm 1), but loss.gp_weight="

@@ -5,7 +5,6 @@ D(x) is the per-sample reconstruction error of the autoencoder (`lit_gans.losses
 (``train/d_real``, ``train/d_fake``: mean energies) and ``val/d_real`` work unchanged.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -14,20 +13,11 @@ from torch import Tensor
 from lit_gans.losses.energy import (
     ENERGY_NORMS,
     began_convergence,
-    began_discriminator_loss,
-    began_generator_loss,
     began_k_update,
-    energy_generator_loss,
-    energy_margin_discriminator_loss,
     pulling_away_term,
     reconstruction_energy,
 )
 from lit_gans.models.base import AdversarialModule, Logs, images_of
-
-
-def _function(fn: Callable | None) -> Callable | None:
-    """The function behind a ``functools.partial`` (loss configs bind hyper-parameters with ``_partial_``)."""
-    return getattr(fn, "func", fn)
 
 
 class AutoencoderGAN(AdversarialModule):
@@ -36,9 +26,6 @@ class AutoencoderGAN(AdversarialModule):
     Args (besides the skeleton's):
         energy_norm: "l2" (mean squared reconstruction error per sample) or "l1" (mean absolute).
     """
-
-    loss_name: str  # the conf/loss file this model needs (named in errors)
-    loss_functions: tuple[Callable, Callable]  # its (discriminator, generator) functions
 
     def __init__(self, *args: Any, energy_norm: str = "l2", **kwargs: Any) -> None:
         if energy_norm not in ENERGY_NORMS:
@@ -51,12 +38,6 @@ class AutoencoderGAN(AdversarialModule):
                 f"{type(self.discriminator).__name__}. Use net/discriminator@model.discriminator=autoencoder_dcgan "
                 "for images or =autoencoder_toy for toy data (toy data configs such as data=ring8 swap in the MLP "
                 "classifier `toy`: give the override after data=...)."
-            )
-        functions = (_function(self.objective.discriminator), _function(self.objective.generator))
-        if functions != self.loss_functions:
-            raise ValueError(
-                f"{name} needs loss={self.loss_name} (its discriminator returns reconstruction energies, lower = "
-                f"more real), got loss={self.objective.name!r}."
             )
         if self.objective.gp_weight > 0:  # the penalty differentiates D(x) as a score; ours is a reconstruction
             raise ValueError(f"{name} does not support a gradient penalty; set loss.gp_weight=0.")
@@ -79,8 +60,7 @@ class EBGAN(AutoencoderGAN):
         energy_norm: "l2" (the paper's squared reconstruction error) or "l1".
     """
 
-    loss_name = "energy_margin"
-    loss_functions = (energy_margin_discriminator_loss, energy_generator_loss)
+    required_loss = "energy_margin"
 
     def __init__(self, *args: Any, pt_weight: float = 0.1, energy_norm: str = "l2", **kwargs: Any) -> None:
         if pt_weight < 0:
@@ -112,15 +92,14 @@ class BEGAN(AutoencoderGAN):
 
     The k_t update sits in `generator_loss` (under ``torch.no_grad``) because the skeleton has no
     hook after the generator's step; k_t is only read by the next discriminator loss, so updating it
-    before G's optimizer step gives the same sequence of k_t. L(x) is measured again there, under the
-    same D as L(G(z_G)), so the controller compares two errors of one discriminator.
+    before G's optimizer step gives the same sequence of k_t. It uses the L(x) of the discriminator
+    step on the same real batch (no second pass over the real data).
 
     Args (besides the skeleton's):
         energy_norm: "l1" (the paper's η = 1) or "l2" (η = 2).
     """
 
-    loss_name = "began"
-    loss_functions = (began_discriminator_loss, began_generator_loss)
+    required_loss = "began"
 
     def __init__(self, *args: Any, energy_norm: str = "l1", **kwargs: Any) -> None:
         super().__init__(*args, energy_norm=energy_norm, **kwargs)
@@ -131,9 +110,11 @@ class BEGAN(AutoencoderGAN):
         if not 0 < params["gamma"] <= 1 or params["lambda_k"] < 0:
             raise ValueError(f"BEGAN needs 0 < gamma <= 1 and lambda_k >= 0, got {params}.")
         self.register_buffer("k_t", torch.zeros(()))  # k_0 = 0; persistent: saved in checkpoints
+        self._l_real: Tensor | None = None  # L(x) (B,) of the last discriminator step, for the controller
 
     def discriminator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
         l_real, l_fake = self.d_scores(real), self.d_scores(fake)  # L(x), L(G(z_D)) (B,)
+        self._l_real = l_real.detach()
         loss = self.objective.discriminator(l_real, l_fake, k=self.k_t)
         return loss, {"train/d_loss": loss, "train/d_real": l_real.mean(), "train/d_fake": l_fake.mean()}
 
@@ -141,7 +122,7 @@ class BEGAN(AutoencoderGAN):
         l_fake = self.d_scores(fake)  # L(G(z_G)) (B,), carries G's graph
         loss = self.objective.generator(l_fake)
         with torch.no_grad():
-            l_real = self.d_scores(real)  # L(x)
+            l_real = self._l_real if self._l_real is not None else self.d_scores(real)  # L(x)
             gamma, lambda_k = self.objective.params["gamma"], self.objective.params["lambda_k"]
             convergence = began_convergence(l_real, l_fake, gamma)
             self.k_t.copy_(began_k_update(self.k_t, l_real, l_fake, gamma, lambda_k))

@@ -134,6 +134,7 @@ def test_began_generator_loss_updates_k_t_by_the_formula_and_logs_the_convergenc
     with torch.no_grad():
         l_real = (model.discriminator(real) - real).abs().mean(1).mean()
         l_fake = (model.discriminator(fake) - fake).abs().mean(1).mean()
+    model.discriminator_loss(real, fake)  # the step before: its L(x) feeds the controller
     loss, logs = model.generator_loss(real, fake)
     assert_close(loss, l_fake)  # L_G = L(G(z_G))
     expected_k = (0.3 + 0.05 * (0.7 * l_real - l_fake)).clamp(0, 1)
