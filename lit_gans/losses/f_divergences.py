@@ -21,6 +21,7 @@ generator gives 2·JS, not JS; the GAN generator gives 2·JS − log 4, so f(1) 
 the α-row's integral is D_f(Q‖P), while its f and T* are those of D_f(P‖Q).
 """
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -204,6 +205,7 @@ _FACTORIES: dict[str, Callable[[], FDivergence]] = {
 DIVERGENCES: tuple[str, ...] = (*_FACTORIES, "alpha")
 
 
+@functools.lru_cache(maxsize=None)  # the losses call it every step; an FDivergence is immutable
 def get_divergence(name: str, alpha: float = 0.5) -> FDivergence:
     """The f-divergence called ``name`` (one of ``DIVERGENCES``); ``alpha`` only affects "alpha"."""
     if name == "alpha":
