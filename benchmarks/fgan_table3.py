@@ -35,7 +35,7 @@ from omegaconf import open_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from lit_gans.data import GaussianMixture1D  # noqa: E402
+from lit_gans.data import GaussianMixture  # noqa: E402
 from lit_gans.losses import fgan_bound  # noqa: E402
 from lit_gans.training import train  # noqa: E402
 
@@ -49,10 +49,10 @@ def _mixture_fit():  # noqa: ANN202  (benchmarks/ is not a package: load the sib
     return module
 
 
-def fit_one(divergence: str, seed: int, epochs: int, out: Path) -> tuple[float, float, float, float]:
-    """Train ``experiment=fgan_1d_<divergence>``; return (μ̂, σ̂, final F, seconds)."""
-    overrides = [f"experiment=fgan_1d_{divergence}", f"seed={seed}", f"trainer.max_epochs={epochs}",
-                 "callbacks=none", "logger=[]", "metrics=none"]
+def fit_one(divergence: str, seed: int, epochs: int | None, out: Path) -> tuple[float, float, float, float]:
+    """Train ``experiment=fgan_1d_<divergence>`` (its own epochs unless given); return (μ̂, σ̂, final F, seconds)."""
+    overrides = [f"experiment=fgan_1d_{divergence}", f"seed={seed}", "callbacks=none", "logger=[]", "metrics=none"]
+    overrides += [f"trainer.max_epochs={epochs}"] if epochs else []
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
@@ -64,17 +64,16 @@ def fit_one(divergence: str, seed: int, epochs: int, out: Path) -> tuple[float, 
     start = time.perf_counter()
     metrics, objects = train(cfg)
     seconds = time.perf_counter() - start
-    model = objects["model"]
-    return float(model.generator.mu), float(model.generator.std), final_bound(model, divergence, seed), seconds
+    model, data = objects["model"], objects["datamodule"].distribution
+    return float(model.generator.mu), float(model.generator.std), final_bound(model, data, divergence, seed), seconds
 
 
 @torch.no_grad()
-def final_bound(model: torch.nn.Module, divergence: str, seed: int, n: int = 200_000) -> float:
-    """F(θ̂, ω̂) of the trained pair on n fresh samples from P and Q_θ̂: the logged ``train/fgan_bound``
-    is one batch of 1024 (too noisy to set beside D_f*)."""
-    mix = _mixture_fit().MIXTURE
+def final_bound(model: torch.nn.Module, data: GaussianMixture, divergence: str, seed: int, n: int = 200_000) -> float:
+    """F(θ̂, ω̂) of the trained pair on n fresh samples from P (the run's data distribution) and Q_θ̂: the
+    logged ``train/fgan_bound`` is one batch of 1024 (too noisy to set beside D_f*)."""
     gen = torch.Generator().manual_seed(10_000 + seed)
-    real, _ = GaussianMixture1D(mix["means"], mix["stds"], mix["weights"]).sample(n, generator=gen)
+    real, _ = data.sample(n, generator=gen)
     fake = model.sample_images(n, generator=gen)
     return float(fgan_bound(model.discriminator(real), model.discriminator(fake), divergence))
 
@@ -97,7 +96,7 @@ def main() -> None:
     for name in args.divergences:
         col = DIVERGENCES[name]
         mu_star, sigma_star, d_star = ref.best_fit_gaussian(col, mix["weights"], mix["means"], mix["stds"])
-        runs = [fit_one(name, s, args.epochs or _default_epochs(), args.out) for s in args.seeds]
+        runs = [fit_one(name, s, args.epochs, args.out) for s in args.seeds]
         mu = statistics.fmean(r[0] for r in runs)
         sigma = statistics.fmean(r[1] for r in runs)
         bound = statistics.fmean(r[2] for r in runs)
@@ -107,12 +106,6 @@ def main() -> None:
                      seconds, runs))
         print(f"[{name}] μ̂ {mu:.4f} σ̂ {sigma:.4f} F {bound:.4f} in {seconds:.0f} s", flush=True)
     _print_table(rows, len(args.seeds))
-
-
-def _default_epochs() -> int:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return int(compose("train", overrides=["experiment=fgan_1d"]).trainer.max_epochs)
 
 
 def _print_table(rows: list, n_seeds: int) -> None:
