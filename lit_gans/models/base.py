@@ -20,6 +20,7 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from lit_gans.losses import Objective, gradient_penalty
+from lit_gans.models.historical_averaging import HistoricalAverage, check_historical_averaging
 from lit_gans.models.instance_noise import add_instance_noise, instance_noise_std
 from lit_gans.models.rng import collect_rng_states, set_rng_states
 from lit_gans.networks import has_batch_norm
@@ -69,6 +70,9 @@ class AdversarialModule(L.LightningModule):
         feature_matching: the name of a discriminator layer (``dict(discriminator.named_modules())``, e.g.
             "net.5"): G then minimises ‖E f(x) − E f(G(z))‖² of that layer's output instead of its adversarial
             loss (Salimans et al. 2016, Section 3.1). Variants with a generator loss of their own refuse it.
+        historical_averaging: ``{weight, players}``: each listed player ("d", "g"; default both) adds
+            weight·‖θ − (1/t) Σ_{i≤t} θ[i]‖² to its loss (Salimans et al. 2016, Section 3.3); the averages are
+            saved in checkpoints. None (default) disables it.
         nan_check_every_n_batches: raise a clear error when a loss is not finite (0 disables).
             Each check synchronises with the device; once the weights are NaN every later loss is
             too, so a sparse check still catches divergence within a few batches.
@@ -91,6 +95,7 @@ class AdversarialModule(L.LightningModule):
         nan_check_every_n_batches: int = 10,
         instance_noise: Mapping[str, Any] | None = None,
         feature_matching: str | None = None,
+        historical_averaging: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()  # collects subclass arguments too (e.g. WGAN's clip_value)
@@ -106,6 +111,8 @@ class AdversarialModule(L.LightningModule):
             if unknown or instance_noise.get("sigma", 0) < 0 or instance_noise.get("anneal_steps", 1) < 1:
                 raise ValueError(f"instance_noise takes {{sigma >= 0, anneal_steps >= 1, schedule}}, got {dict(instance_noise)}.")
             instance_noise_std(0, instance_noise.get("sigma", 0.0), 1, instance_noise.get("schedule", "linear"))  # check the name
+        check_historical_averaging(historical_averaging)
+        self._history = {which: HistoricalAverage() for which in self._averaged_players()}
         self.automatic_optimization = False
         self.generator = self.build_generator(generator)
         self.discriminator = self.build_discriminator(discriminator)
@@ -283,10 +290,25 @@ class AdversarialModule(L.LightningModule):
             self.log(key, value.detach(), prog_bar=key in ("train/d_loss", "train/g_loss"))
 
     def _step(self, optimizer: Any, loss: Tensor, which: str) -> None:
-        """zero_grad, manual_backward, then `_apply_gradients`."""
+        """(+ the historical-averaging term,) zero_grad, manual_backward, then `_apply_gradients`."""
+        loss = loss + self.historical_averaging_term(which)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self._apply_gradients(optimizer, which)
+
+    def _averaged_players(self) -> tuple[str, ...]:
+        cfg = self.hparams.get("historical_averaging")
+        return tuple(cfg.get("players", ("d", "g"))) if cfg else ()
+
+    def historical_averaging_term(self, which: str) -> Tensor | float:
+        """weight·‖θ − (1/t) Σ_{i≤t} θ[i]‖² for player ``which`` ("d" or "g"), or 0 when it is not averaged.
+        Records θ[t]: call once per step of that player."""
+        if which not in self._history:
+            return 0.0
+        params = self.discriminator_parameters() if which == "d" else self.generator_parameters()
+        term = self._history[which].penalty(params)
+        self.log(f"train/historical_averaging_{which}", term.detach())
+        return self.hparams.historical_averaging.get("weight", 0.0) * term
 
     def _apply_gradients(self, optimizer: Any, which: str) -> None:
         """Optional clipping, the optimizer's step, then its scheduler's ("g" or "d")."""
@@ -327,6 +349,8 @@ class AdversarialModule(L.LightningModule):
     # ----- exact resume ---------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["rng_states"] = collect_rng_states()
+        if self._history:
+            checkpoint["historical_averages"] = {which: h.state_dict() for which, h in self._history.items()}
         # which class to rebuild from ``hyper_parameters`` (sample.py / evaluate.py)
         checkpoint["lit_gans_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
 
@@ -336,3 +360,6 @@ class AdversarialModule(L.LightningModule):
         # Only when a Trainer resumes: ``load_from_checkpoint`` for sampling must not reseed.
         if "rng_states" in checkpoint and self._trainer is not None:
             set_rng_states(checkpoint["rng_states"])
+        for which, state in checkpoint.get("historical_averages", {}).items():
+            if which in self._history:
+                self._history[which].load_state_dict(state)

@@ -33,6 +33,9 @@ class FGAN(AdversarialModule):
                 raise ValueError("single_step=true does not support a gradient penalty; set loss.gp_weight=0.")
             if self.hparams.feature_matching:
                 raise ValueError("single_step=true descends on F, not on feature matching; set model.feature_matching=null.")
+            if self.hparams.get("historical_averaging"):
+                raise ValueError("single_step=true takes one gradient of F for both players, which has no place for "
+                                 "each player's own historical-averaging term; set model.historical_averaging=null.")
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         if not self.hparams.single_step:

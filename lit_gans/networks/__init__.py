@@ -3,7 +3,7 @@
 from lit_gans.networks.affine import AffineGenerator
 from lit_gans.networks.autoencoder import ConvAutoencoder, MLPAutoencoder
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
-from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm, reference_pass
+from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm, VirtualBatchNormGenerator, reference_pass
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
@@ -21,6 +21,7 @@ __all__ = [
     "MLPGenerator",
     "Maxout",
     "VirtualBatchNorm",
+    "VirtualBatchNormGenerator",
     "has_batch_norm",
     "reference_pass",
 ]

@@ -142,3 +142,52 @@ def reference_pass(module: nn.Module) -> Iterator[None]:
     finally:
         for m in layers:
             m.reference_mode = False
+
+
+class VirtualBatchNormGenerator(nn.Module):
+    """A generator whose BatchNorm layers become ``VirtualBatchNorm`` (Salimans et al. 2016, Section 3.5).
+
+    Every ``BatchNorm1d``/``BatchNorm2d`` of ``generator`` is replaced by a VBN layer of the same width and
+    eps; a reference batch z_ref of ``reference_size`` latents is drawn once (seeded, from the model's prior)
+    and kept as a buffer, so checkpoints carry it. Each forward first passes z_ref through the network (every
+    VBN layer takes its statistics from it, through the current parameters), then z: G(z)_i depends on
+    z_i and z_ref only, never on the rest of its batch, at the paper's price of a second forward pass.
+    For generators fed z alone (not InfoGAN's codes or class labels, whose reference values we'd have to invent).
+    """
+
+    def __init__(self, generator: nn.Module, reference_size: int = 64, latent_distribution: str = "normal", seed: int = 0) -> None:
+        super().__init__()
+        if reference_size < 2:
+            raise ValueError(f"reference_size must be >= 2 (the reference batch's own statistics), got {reference_size}.")
+        replaced = _swap_batch_norm(generator)
+        if not replaced:
+            raise ValueError(f"{type(generator).__name__} has no BatchNorm layer for virtual batch norm to replace; "
+                             "build it with batch norm (e.g. batch_norm: true).")
+        self.inner, self.num_vbn_layers = generator, replaced
+        self.latent_dim, self.out_shape = generator.latent_dim, getattr(generator, "out_shape", None)
+        gen = torch.Generator().manual_seed(seed)
+        shape = (reference_size, generator.latent_dim)
+        if latent_distribution == "uniform":
+            z_ref = torch.rand(shape, generator=gen) * 2 - 1
+        elif latent_distribution == "normal":
+            z_ref = torch.randn(shape, generator=gen)
+        else:
+            raise ValueError(f"latent_distribution must be 'normal' or 'uniform', got {latent_distribution!r}.")
+        self.register_buffer("z_ref", z_ref)  # (N, latent_dim)
+
+    def forward(self, z: Tensor) -> Tensor:
+        with reference_pass(self.inner):
+            self.inner(self.z_ref)
+        return self.inner(z)
+
+
+def _swap_batch_norm(module: nn.Module) -> int:
+    """Replace every BatchNorm1d/2d below ``module`` by a VirtualBatchNorm in place; return how many."""
+    count = 0
+    for name, child in module.named_children():
+        if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            setattr(module, name, VirtualBatchNorm(child.num_features, eps=child.eps))
+            count += 1
+        else:
+            count += _swap_batch_norm(child)
+    return count
