@@ -23,7 +23,7 @@ from lit_gans.losses import Objective, gradient_penalty
 from lit_gans.models.historical_averaging import HistoricalAverage, check_historical_averaging
 from lit_gans.models.instance_noise import add_instance_noise, instance_noise_std
 from lit_gans.models.rng import collect_rng_states, set_rng_states
-from lit_gans.networks import has_batch_norm
+from lit_gans.networks import MinibatchDiscrimination, has_batch_norm
 
 Logs = dict[str, Tensor]
 
@@ -140,6 +140,9 @@ class AdversarialModule(L.LightningModule):
                 "(Gulrajani et al. 2017, Section 4). Use a critic without BatchNorm, e.g. "
                 "net/discriminator@model.discriminator=dcgan_layernorm (or dcgan_nonorm, mlp)."
             )
+        if self.objective.gp_weight > 0 and any(isinstance(m, MinibatchDiscrimination) for m in self.discriminator.modules()):
+            raise ValueError("The gradient penalty is per sample, but minibatch discrimination makes each score depend on "
+                             "the whole batch; use a critic without it (model.discriminator.minibatch_kernels=0) or loss.gp_weight=0.")
 
     # ----- sampling -------------------------------------------------------------------------
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:

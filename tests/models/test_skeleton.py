@@ -107,6 +107,9 @@ def test_wgan_gp_refuses_a_batchnorm_critic_and_a_loss_without_penalty() -> None
     bn_critic = {"_target_": "lit_gans.networks.DCGANDiscriminator", "in_shape": [1, 28, 28], "norm": "batch"}
     with pytest.raises(ValueError, match="BatchNorm.*dcgan_layernorm"):
         WGANGP(**toy_kwargs(loss=WGP, discriminator=bn_critic))
+    minibatch_critic = {"_target_": "lit_gans.networks.MLPDiscriminator", "in_shape": [2], "hidden": [8], "minibatch_kernels": 4}
+    with pytest.raises(ValueError, match="minibatch discrimination.*minibatch_kernels=0"):
+        WGANGP(**toy_kwargs(loss=WGP, discriminator=minibatch_critic))
     with pytest.raises(ValueError, match="loss=wasserstein_gp"):
         WGANGP(**toy_kwargs(loss=W))
 
