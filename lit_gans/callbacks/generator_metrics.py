@@ -8,6 +8,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
+from lit_gans.callbacks.ema import ema_weights
 from lit_gans.metrics.extractors import MNISTExtractor, build_extractor, to_uint8
 from lit_gans.metrics.modes import MixtureModes
 from lit_gans.metrics.scores import ConditionAccuracy, ImageScores
@@ -30,6 +31,8 @@ class GeneratorMetrics(L.Callback):
     process's life and kept in memory; on resume they are recomputed from the same images (a
     deterministic pass) rather than stored, because Inception statistics (a 2048² covariance,
     KID's feature lists) would add tens of MB to every checkpoint.
+
+    With a `GeneratorEMA` callback in the run, the generator's moving average is scored (`ema_weights`).
 
     The extractor lives here, not in the LightningModule, so it is never in a checkpoint, never
     trained and never under the module's autocast.
@@ -126,11 +129,12 @@ class GeneratorMetrics(L.Callback):
             self._real_done = True
         was_training = pl_module.training
         pl_module.eval()  # BatchNorm running statistics; evaluation must not move them
-        for b in range(rank, _num_batches(self.num_samples, self.batch_size), world):
-            n = min(self.batch_size, self.num_samples - b * self.batch_size)
-            fake = pl_module.sample_images(n, generator=torch.Generator().manual_seed(self.seed * 1_000_000 + b))
-            self._update_fake(fake.float())
-        conditional = self._condition_accuracy(pl_module, rank, world)
+        with ema_weights(trainer, pl_module):  # the generator average when the run keeps one
+            for b in range(rank, _num_batches(self.num_samples, self.batch_size), world):
+                n = min(self.batch_size, self.num_samples - b * self.batch_size)
+                fake = pl_module.sample_images(n, generator=torch.Generator().manual_seed(self.seed * 1_000_000 + b))
+                self._update_fake(fake.float())
+            conditional = self._condition_accuracy(pl_module, rank, world)
         pl_module.train(was_training)
         values = self.scores.compute()
         self.scores.reset()

@@ -9,6 +9,8 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
+from lit_gans.callbacks.ema import ema_weights
+
 
 class SampleGrid(L.Callback):
     """Every ``every_n_batches`` training batches (and at the end of training) draw G(z) for
@@ -16,13 +18,17 @@ class SampleGrid(L.Callback):
     TensorBoard / W&B when those loggers are active.
 
     Images become a ``make_grid`` PNG; 1-D and 2-D samples become a matplotlib plot over real
-    data (histogram or scatter), the view of the Unrolled GAN paper's Figure 1.
+    data (histogram or scatter), the view of the Unrolled GAN paper's Figure 1. Those low-dimensional
+    samples are also kept in ``points`` as (global step, (N, D) tensor), saved in checkpoints, for
+    `RunSummary`'s strip of plots over training. With a `GeneratorEMA` callback in the run, the
+    generator's moving average draws the samples.
     """
 
     def __init__(self, every_n_batches: int = 500, num_samples: int = 64, seed: int = 0, dirname: str = "samples") -> None:
         self.every_n_batches, self.num_samples, self.seed, self.dirname = every_n_batches, num_samples, seed, dirname
         self._z: Tensor | None = None
         self.saved: list[Path] = []
+        self.points: list[tuple[int, Tensor]] = []  # (global step, (N, D) samples) of 1-D / 2-D data
 
     def fixed_latent(self, pl_module: Any) -> Tensor:
         if self._z is None:  # seeded, independent of the global RNG so training is unaffected
@@ -43,11 +49,12 @@ class SampleGrid(L.Callback):
             return None
         was_training = pl_module.generator.training
         pl_module.generator.eval()  # BatchNorm uses running statistics; sampling must not move them
-        if hasattr(pl_module, "sample_grid"):  # the variant's own layout (InfoGAN traversals, class rows)
-            fake, nrow = pl_module.sample_grid(self.seed)
-        else:
-            fake = pl_module.generator(self.fixed_latent(pl_module))
-            nrow = int(len(fake) ** 0.5)
+        with ema_weights(trainer, pl_module):  # the generator average when the run keeps one
+            if hasattr(pl_module, "sample_grid"):  # the variant's own layout (InfoGAN traversals, class rows)
+                fake, nrow = pl_module.sample_grid(self.seed)
+            else:
+                fake = pl_module.generator(self.fixed_latent(pl_module))
+                nrow = int(len(fake) ** 0.5)
         fake = fake.float().cpu()
         pl_module.generator.train(was_training)
         out_dir = Path(trainer.default_root_dir) / self.dirname
@@ -57,8 +64,10 @@ class SampleGrid(L.Callback):
             grid = make_grid(fake, nrow=nrow, normalize=True, value_range=(-1, 1))
             save_image(grid, path)
         else:
-            real = _real_points(trainer, batch)
+            real = real_points(trainer, batch)
             _plot_points(fake.flatten(1), real, path, title=f"step {trainer.global_step}")
+            if not self.points or self.points[-1][0] != trainer.global_step:  # the end-of-training render repeats a step
+                self.points.append((trainer.global_step, fake.flatten(1)))
             grid = None
         self.saved.append(path)
         self._send_to_loggers(trainer, path, grid)
@@ -77,14 +86,16 @@ class SampleGrid(L.Callback):
                 logger.experiment.add_image("samples", grid, global_step=trainer.global_step)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"z": self._z}
+        return {"z": self._z, "points": self.points}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._z = state_dict.get("z")
+        self.points = list(state_dict.get("points", []))
 
 
-def _real_points(trainer: L.Trainer, batch: Any) -> Tensor | None:
-    """Real points to draw behind the samples: the datamodule's distribution if it has one."""
+def real_points(trainer: L.Trainer, batch: Any = None) -> Tensor | None:
+    """(N, D) real points to draw behind the samples: 2000 from the datamodule's distribution if it has one
+    (seeded: the same in every plot), else the batch."""
     dist = getattr(trainer.datamodule, "distribution", None) if trainer.datamodule is not None else None
     if dist is not None:
         x = dist.sample(2000, torch.Generator().manual_seed(0))
@@ -95,13 +106,8 @@ def _real_points(trainer: L.Trainer, batch: Any) -> Tensor | None:
     return None
 
 
-def _plot_points(fake: Tensor, real: Tensor | None, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+def draw_points(ax: Any, fake: Tensor, real: Tensor | None) -> None:
+    """(N, 1) samples as histograms, (N, 2) as a scatter plot, over the real data when given."""
     if fake.shape[1] == 1:
         bins = 60
         if real is not None:
@@ -112,8 +118,15 @@ def _plot_points(fake: Tensor, real: Tensor | None, path: Path, title: str) -> N
             ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:blue", alpha=0.3, label="real")
         ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:orange", label="generated")
         ax.set_aspect("equal")
+
+
+def _plot_points(fake: Tensor, real: Tensor | None, path: Path, title: str) -> None:
+    from matplotlib.figure import Figure  # the Agg canvas, without touching pyplot's global backend
+
+    fig = Figure(figsize=(4, 4), dpi=100)
+    ax = fig.subplots()
+    draw_points(ax, fake, real)
     ax.legend(loc="upper right", fontsize=7)
     ax.set_title(title)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.08, top=0.92)  # fixed: tight_layout renders twice
     fig.savefig(path)
-    plt.close(fig)

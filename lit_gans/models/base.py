@@ -232,8 +232,10 @@ class AdversarialModule(L.LightningModule):
         if self.objective.estimate is not None:  # e.g. the EM estimate of WGAN's Figure 3
             logs[f"train/{self.objective.estimate_name}"] = self.objective.estimate(d_real, d_fake)
         if self.objective.gp_weight > 0:
+            scaler = self.grad_scaler()  # float16: scale the scores before autograd.grad (PyTorch's AMP recipe)
             gp = gradient_penalty(self.d_scores, images_of(real), images_of(fake),  # d_scores: unrolled D too
-                                  one_sided=self.objective.gp_one_sided)
+                                  one_sided=self.objective.gp_one_sided,
+                                  grad_scale=scaler.scale(torch.ones((), device=self.device)) if scaler else 1.0)
             loss = loss + self.objective.gp_weight * gp
             logs["train/gradient_penalty"] = gp
         return loss, logs
@@ -314,21 +316,34 @@ class AdversarialModule(L.LightningModule):
         return self.hparams.historical_averaging.get("weight", 0.0) * term
 
     def _apply_gradients(self, optimizer: Any, which: str) -> None:
-        """Optional clipping, the optimizer's step, then its scheduler's ("g" or "d")."""
-        if self.hparams.gradient_clip_val:
-            self.clip_gradients(
-                optimizer,
-                gradient_clip_val=self.hparams.gradient_clip_val,
-                gradient_clip_algorithm=self.hparams.gradient_clip_algorithm,
-            )
+        """The optimizer's step (clipping happens inside it, `on_before_optimizer_step`), then its scheduler's."""
         optimizer.step()
         if which in self._scheduler_slots:
             schedulers = self.lr_schedulers()
             schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
             schedulers[self._scheduler_slots[which]].step()
 
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        """Optional clipping. Lightning calls this inside ``optimizer.step()``, after the float16 GradScaler has
+        unscaled the gradients: clipping before the step would clip scaled gradients, i.e. at
+        gradient_clip_val / scale (Lightning #18089)."""
+        if self.hparams.gradient_clip_val:
+            self.clip_gradients(
+                optimizer,
+                gradient_clip_val=self.hparams.gradient_clip_val,
+                gradient_clip_algorithm=self.hparams.gradient_clip_algorithm,
+            )
+
+    def grad_scaler(self) -> torch.amp.GradScaler | None:
+        """The loss scaler of ``trainer.precision=16-mixed`` (None otherwise, and outside a Trainer)."""
+        scaler = getattr(self._trainer.precision_plugin, "scaler", None) if self._trainer is not None else None
+        return scaler if scaler is not None and scaler.is_enabled() else None
+
     def _check_finite(self, enabled: bool, which: str, loss: Tensor) -> None:
         if enabled and not torch.isfinite(loss):
+            scaler = self.grad_scaler()
+            if scaler is not None and scaler.get_scale() >= 1.0:
+                return  # a float16 overflow at this loss scale: the scaler skips the step and lowers the scale
             raise FloatingPointError(
                 f"The {which} loss is {loss.item()} at global step {self.global_step} (epoch "
                 f"{self.current_epoch}). Training diverged: lower the learning rates "
