@@ -5,10 +5,13 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from hydra.utils import instantiate
+import torch
+from hydra.utils import get_class, instantiate
+from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
 from lit_gans.checkpoints import read_checkpoint
+from lit_gans.loggers import WandbRunId, finish_wandb, wandb_init_overrides
 from lit_gans.losses import Objective
 
 log = logging.getLogger(__name__)
@@ -47,11 +50,28 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-def check_resume(cfg: DictConfig, model: L.LightningModule) -> None:
+def instantiate_loggers(cfg: DictConfig | None, checkpoint: dict[str, Any] | None = None) -> list[Logger]:
+    """The ``logger`` group; a W&B logger continues the checkpoint's run and is grouped by sweep
+    (`lit_gans.loggers.wandb_init_overrides`)."""
+    loggers = []
+    for c in (cfg or {}).values():
+        if isinstance(c, DictConfig) and "_target_" in c:
+            wandb = issubclass(get_class(c._target_), WandbLogger)
+            loggers.append(instantiate(c, **(wandb_init_overrides(c, checkpoint) if wandb else {})))
+    return loggers
+
+
+def check_resume(cfg: DictConfig, model: L.LightningModule, ckpt: dict[str, Any] | None = None) -> None:
     """Fail early, with the fix, when ``ckpt_path`` is unreadable or was trained with another
-    model config (Lightning would otherwise fail deep inside ``load_state_dict``)."""
+    model config (Lightning would otherwise fail deep inside ``load_state_dict``). ``ckpt``: the
+    checkpoint already read from ``cfg.ckpt_path``, if it was."""
     path = Path(cfg.ckpt_path)
-    ckpt = read_checkpoint(path)
+    ckpt = read_checkpoint(path) if ckpt is None else ckpt
+    averaged = any(str(c.get("_target_", "")).endswith("GeneratorEMA") for c in (cfg.get("callbacks") or {}).values()
+                   if isinstance(c, DictConfig))
+    if "live_generator" in ckpt and not averaged:  # its state_dict holds the average: training would resume from it
+        raise ValueError(f"ckpt_path={path} was trained with the generator average (callbacks.ema); resume with it: "
+                         "'callbacks=[default,ema]' (or add ema to the run's callbacks list).")
     saved = ckpt.get("hyper_parameters", {})
     current = dict(model.hparams)
     differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
@@ -68,31 +88,39 @@ def check_resume(cfg: DictConfig, model: L.LightningModule) -> None:
 
 
 def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
-    """Fit the configured model; returns (final logged metrics, the objects built)."""
+    """Fit the configured model; returns (final logged metrics, the objects built).
+
+    With ``optimized_metric`` set (sweeps), that metric must be among the final metrics: an Optuna
+    trial needs a number, so a run that never logged it fails here, naming what was logged."""
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
+    ckpt = read_checkpoint(cfg.ckpt_path) if cfg.get("ckpt_path") else None
     datamodule = instantiate_datamodule(cfg.data)
     model = instantiate(cfg.model, _recursive_=False)
+    if ckpt is not None:
+        check_resume(cfg, model, ckpt)  # before any logger opens a (W&B) run
+    loggers = instantiate_loggers(cfg.get("logger"), ckpt)
+    del ckpt  # only its hyper-parameters and W&B run id were needed; Lightning loads the file itself
     callbacks = instantiate_dict(cfg.get("callbacks")) + instantiate_metrics(cfg.get("metrics"))
-    loggers = instantiate_dict(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    log.info("Run folder: %s", trainer.default_root_dir)
-    for logger in loggers:
-        logger.log_hyperparams(resolved_config(cfg))
-    if cfg.get("ckpt_path"):
-        check_resume(cfg, model)
+    if any(isinstance(lg, WandbLogger) for lg in loggers):
+        callbacks.append(WandbRunId())
+    failed = True
     try:
+        trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+        log.info("Run folder: %s", trainer.default_root_dir)
+        for logger in loggers:
+            logger.log_hyperparams(resolved_config(cfg))
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        failed = False
     finally:
-        _finish_wandb(loggers)
+        finish_wandb(loggers, failed=failed)  # one W&B run per job, also when the job fails
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    metric = cfg.get("optimized_metric")
+    if metric and metric not in metrics:
+        raise ValueError(
+            f"optimized_metric={metric} was not logged; the run's final metrics are {sorted(metrics)}. Validation "
+            "metrics come from the metrics group (metrics=mnist: val/fid; metrics=modes: val/reverse_kl) at the end of "
+            "an epoch, so the run must complete one (trainer.max_steps may stop it earlier)."
+        )
     objects = {"cfg": cfg, "datamodule": datamodule, "model": model, "trainer": trainer}
     return metrics, objects
-
-
-def _finish_wandb(loggers: list[Any]) -> None:
-    """``WandbLogger`` never calls ``wandb.finish()``; without it sweep jobs share one run."""
-    if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
-        import wandb
-
-        wandb.finish()

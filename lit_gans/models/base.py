@@ -98,7 +98,9 @@ class AdversarialModule(L.LightningModule):
         historical_averaging: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()  # collects subclass arguments too (e.g. WGAN's clip_value)
+        # collects subclass arguments too (e.g. WGAN's clip_value). logger=False: train() logs the whole resolved
+        # config (the model's under "model"); Lightning would add these at the top level, `loss` as a string.
+        self.save_hyperparameters(logger=False)
         for key, value in self.hparams.items():
             self.hparams[key] = _plain(value)
         generator, discriminator, loss = self.hparams.generator, self.hparams.discriminator, self.hparams.loss
@@ -281,6 +283,16 @@ class AdversarialModule(L.LightningModule):
     def with_instance_noise(self, samples: Any) -> Any:
         """What D sees in training: ``samples`` plus the current instance noise (validation sees clean data)."""
         return add_instance_noise(samples, self.current_instance_noise_std())
+
+    def on_train_start(self) -> None:
+        """Give every DDP rank its own random stream. All ranks start from one RNG state (the same seed in
+        every process; ``ddp_spawn`` copies the main process's state), so each would draw the same z: the fake
+        half of the global minibatch would be one batch repeated on every device. Each rank reseeds from one
+        shared draw plus its rank, so runs stay reproducible (also after a resume, which restores one saved
+        state on every rank). One process: nothing changes."""
+        if self.trainer.world_size > 1:
+            shared = int(torch.randint(0, 2**62, ()))  # the same number on every rank
+            torch.manual_seed(shared + self.trainer.global_rank)  # CPU and every CUDA device
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         """D's mean output on held-out real data, ``val/d_real``: next to ``train/d_real`` it shows
