@@ -246,6 +246,11 @@ class AdversarialModule(L.LightningModule):
         loss = self.objective.generator(d_fake)
         return loss, {"train/g_loss": loss}
 
+    def generator_step_due(self, batch_idx: int) -> bool:
+        """Whether this batch's D step is followed by a G step: every ``n_critic``-th batch (called once per
+        batch, after the D step; WGAN's warm-up schedule overrides it)."""
+        return (batch_idx + 1) % self.hparams.n_critic == 0
+
     def after_discriminator_step(self) -> None:
         """Called after every D step (WGAN clips the critic's weights here)."""
 
@@ -262,7 +267,7 @@ class AdversarialModule(L.LightningModule):
             self._check_finite(check, "discriminator", d_loss)
             self._step(opt_d, d_loss, "d")
             self.after_discriminator_step()
-        if (batch_idx + 1) % self.hparams.n_critic == 0:
+        if self.generator_step_due(batch_idx):
             with self.toggled_optimizer(opt_g):
                 g_loss, g_logs = self.generator_loss(noisy(real), noisy(self.sample_fake(n)))
                 self._check_finite(check, "generator", g_loss)
