@@ -44,7 +44,8 @@ def test_every_data_config_instantiates(compose_cfg: Compose, tmp_path: Path, na
 
 # the metrics each data config picks when none is given (conf/data/*.yaml)
 DEFAULT_METRICS = {"mnist": "mnist", "cifar10": "inception", "ring8": "modes", "grid25": "modes", "mog1d": "modes", "fgan_mixture": "modes",
-                   "stacked_mnist": "stacked_mnist", "fashion_mnist": None, "image_folder": None}
+                   "stacked_mnist": "stacked_mnist", "fashion_mnist": None, "image_folder": None,
+                   "parallel_lines": None}
 METRICS_DATA = {"mnist": "mnist", "inception": "cifar10", "modes": "ring8", "stacked_mnist": "stacked_mnist"}
 
 

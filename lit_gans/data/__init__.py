@@ -11,11 +11,13 @@ from lit_gans.data.toy import (
     GaussianMixture,
     GaussianMixture1D,
     Grid,
+    ParallelLine,
     Ring,
     ToyDataModule,
 )
 
 __all__ = [
+    "ParallelLine",
     "TOY_DISTRIBUTIONS",
     "BatchedTensorDataset",
     "DatasetNotFoundError",

@@ -95,6 +95,27 @@ class GaussianMixture1D(GaussianMixture):
         )
 
 
+class ParallelLine:
+    """P_θ of the WGAN paper's Example 1 (Arjovsky et al. 2017, "learning parallel lines"): the law of
+    (θ, Z) ∈ R², Z ~ U[0, 1], i.e. uniform on the vertical unit segment at x = θ. P_0 is the real data.
+
+    Not a Gaussian mixture, but it serves `ToyDataModule` the same way (``dim``, ``num_components``,
+    ``sample``); it has no mixture centres, so mode-coverage metrics do not apply.
+    """
+
+    dim = 2
+    num_components = 1
+
+    def __init__(self, theta: float = 0.0) -> None:
+        self.theta = float(theta)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """Return `n` points (n, 2) float32 and their component (n,) int64 (all 0)."""
+        z = torch.rand(n, generator=generator)  # (n,) ~ U[0, 1)
+        points = torch.stack([torch.full_like(z, self.theta), z], dim=1)  # (n, 2)
+        return points, torch.zeros(n, dtype=torch.int64)
+
+
 TOY_DISTRIBUTIONS: dict[str, type[GaussianMixture]] = {
     "ring8": Ring,
     "grid25": Grid,

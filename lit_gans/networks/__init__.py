@@ -7,8 +7,10 @@ from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
+from lit_gans.networks.shift import ParallelLineGenerator
 
 __all__ = [
+    "ParallelLineGenerator",
     "AffineGenerator",
     "ConvAutoencoder",
     "DCGANDiscriminator",
