@@ -75,3 +75,30 @@ def test_discriminator_features_feed_the_score(make: str) -> None:
     features, score = d.features_and_score(x)
     assert features.shape == (4, d.feature_dim)
     torch.testing.assert_close(score, d(x))
+
+
+def test_orthogonal_init_gives_scaled_orthonormal_weights_and_zero_biases() -> None:
+    g = MLPGenerator(256, (2,), hidden=(128, 128), output_activation="none", init="orthogonal", init_gain=0.8)
+    d = MLPDiscriminator((2,), hidden=(128,), activation="relu", init="orthogonal", init_gain=0.8)
+    for m in [*g.modules(), *d.modules()]:
+        if isinstance(m, torch.nn.Linear):
+            w = m.weight.detach().double()
+            small = min(w.shape)
+            gram = w @ w.T if w.shape[0] == small else w.T @ w  # the orthonormal side
+            torch.testing.assert_close(gram, 0.64 * torch.eye(small, dtype=torch.float64), atol=1e-5, rtol=0)
+            assert not m.bias.any()
+    with pytest.raises(ValueError, match="Unknown init 'xavier'.*orthogonal"):
+        MLPGenerator(4, (2,), hidden=(8,), init="xavier")
+
+
+def test_discriminator_input_scale_multiplies_the_input_first() -> None:
+    torch.manual_seed(0)
+    scaled = MLPDiscriminator((2,), hidden=(16,), activation="relu", input_scale=0.25)
+    plain = MLPDiscriminator((2,), hidden=(16,), activation="relu")
+    plain.load_state_dict(scaled.state_dict())  # no new parameters or buffers
+    x = torch.randn(5, 2)
+    torch.testing.assert_close(scaled(x), plain(x / 4))
+    h_scaled, s_scaled = scaled.features_and_score(x)
+    h_plain, s_plain = plain.features_and_score(x / 4)
+    torch.testing.assert_close(h_scaled, h_plain)
+    torch.testing.assert_close(s_scaled, s_plain)

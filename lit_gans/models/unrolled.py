@@ -8,6 +8,13 @@ optimizer's (SGD with momentum, or Adam with its moment estimates carried along 
 paper does) from that optimizer's current state, on the step's real batch and G's samples (which carry
 G's graph). D itself is then updated normally, one step per batch, by the skeleton.
 
+Which f: the paper's f is the game's value V(θ_G, θ_D) = E_x log D(x) + E_z log(1 − D(G(z))), the saddle
+objective, whose real-data term depends on θ_G once D is unrolled (through θ_D^K(θ_G)); dropping it would
+drop half of eq. (9)'s missing term. So for the zero-sum losses (minimax, Wasserstein) G minimises
+−L_D(θ_D^K) on the step's real batch and its samples (``unroll_objective="saddle"``, chosen by "auto").
+For the other losses (non-saturating, least squares, ...) there is no value function: G minimises its
+own loss against the unrolled D (``"generator"``, what "auto" picks there).
+
 Unrolling never touches the real discriminator: it works on copies of θ_D (torch.func.functional_call)
 and on copies of its buffers, so BatchNorm running statistics do not move either.
 """
@@ -20,10 +27,13 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
+from lit_gans.losses import minimax_generator_loss, wasserstein_generator_loss
 from lit_gans.models.base import Logs, images_of
 from lit_gans.models.gan import GAN
 
 INNER_OPTIMIZERS = ("torch.optim.SGD", "torch.optim.Adam")
+UNROLL_OBJECTIVES = ("auto", "saddle", "generator")
+ZERO_SUM_GENERATOR_LOSSES = (minimax_generator_loss, wasserstein_generator_loss)  # G's loss = −(D's fake term)
 Params = dict[str, Tensor]
 
 
@@ -32,12 +42,24 @@ class UnrolledGAN(GAN):
         unroll_steps: K (the paper: 5 or 10 on the ring; 0 is the plain GAN).
         unroll_second_order: keep the gradient through θ_D^K(θ_G) (eq. (9)'s second term); false drops it
             (G then just sees the unrolled D), the paper's comparison.
+        unroll_objective: what G minimises at θ_D^K: "saddle" = −L_D (the value function f of eq. (5), real-data
+            term included), "generator" = G's configured loss; "auto" = saddle for zero-sum losses (minimax,
+            Wasserstein), else generator (see the module docstring).
     """
 
-    def __init__(self, *args: Any, unroll_steps: int = 5, unroll_second_order: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, unroll_steps: int = 5, unroll_second_order: bool = True,
+                 unroll_objective: str = "auto", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if unroll_steps < 0:
             raise ValueError(f"unroll_steps must be >= 0, got {unroll_steps}.")
+        if unroll_objective not in UNROLL_OBJECTIVES:
+            raise ValueError(f"Unknown unroll_objective {unroll_objective!r}; choose one of {UNROLL_OBJECTIVES}.")
+        generator_fn = getattr(self.objective.generator, "func", self.objective.generator)  # unwrap partials
+        self.saddle = unroll_objective == "saddle" or (
+            unroll_objective == "auto" and generator_fn in ZERO_SUM_GENERATOR_LOSSES)
+        if self.saddle and self.hparams.get("feature_matching"):
+            raise ValueError("unroll_objective=saddle replaces G's loss by −L_D, which feature matching would replace "
+                             "too; use model.unroll_objective=generator with feature matching.")
         target = self.hparams.optimizer_d.get("_target_")
         if target not in INNER_OPTIMIZERS:
             raise ValueError(f"The unrolled discriminator updates repeat the real optimizer's; supported: {INNER_OPTIMIZERS}, "
@@ -79,10 +101,14 @@ class UnrolledGAN(GAN):
         return params, buffers
 
     def unrolled_generator_loss(self, real: Any, fake: Any, optimizer: torch.optim.Optimizer) -> tuple[Tensor, Logs]:
-        """f(θ_G, θ_D^K(θ_G, θ_D)): the variant's generator loss against the unrolled discriminator."""
+        """f(θ_G, θ_D^K(θ_G, θ_D)) (eq. (5)): −L_D (saddle) or the variant's generator loss against the
+        unrolled discriminator."""
         params, buffers = self.unroll(real, fake, optimizer)
         with self.discriminator_state({**params, **buffers}):
-            return super().generator_loss(real, fake)
+            if not self.saddle:
+                return super().generator_loss(real, fake)
+            loss = -self.objective.discriminator(self.d_scores(real), self.d_scores(fake))  # the plain game, no penalty
+            return loss, {"train/g_loss": loss}
 
     def generator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
         return self.unrolled_generator_loss(real, fake, self._torch_optimizer_d())

@@ -47,6 +47,28 @@ def dcgan_init_(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
+INITS = ("default", "orthogonal")
+
+
+def orthogonal_init_(module: nn.Module, gain: float = 1.0) -> None:
+    """Orthogonal weights (Saxe et al. 2014) scaled by ``gain`` and zero biases for every Linear:
+    TF-slim's ``orthogonal_initializer(gain)`` with its zero bias, the init of the Unrolled GAN
+    authors' ring notebook (gain 0.8)."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.orthogonal_(m.weight, gain=gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def apply_init_(module: nn.Module, init: str, gain: float = 1.0) -> None:
+    """``"default"`` keeps PyTorch's initialisation; ``"orthogonal"`` applies :func:`orthogonal_init_`."""
+    if init not in INITS:
+        raise ValueError(f"Unknown init {init!r}; choose one of {INITS}.")
+    if init == "orthogonal":
+        orthogonal_init_(module, gain)
+
+
 def has_batch_norm(module: nn.Module) -> bool:
     """True if any submodule is a BatchNorm layer (incompatible with per-sample penalties)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from lit_gans.networks.improved import MinibatchDiscrimination
-from lit_gans.networks.layers import Maxout, make_activation
+from lit_gans.networks.layers import Maxout, apply_init_, make_activation
 
 
 class MLPGenerator(nn.Module):
@@ -24,6 +24,8 @@ class MLPGenerator(nn.Module):
         activation: str = "relu",
         output_activation: str = "tanh",
         batch_norm: bool = False,
+        init: str = "default",
+        init_gain: float = 1.0,
     ) -> None:
         super().__init__()
         self.latent_dim, self.out_shape = latent_dim, tuple(out_shape)
@@ -37,6 +39,7 @@ class MLPGenerator(nn.Module):
             width = h
         layers += [nn.Linear(width, math.prod(self.out_shape)), make_activation(output_activation)]
         self.net = nn.Sequential(*layers)
+        apply_init_(self, init, init_gain)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z).view(-1, *self.out_shape)
@@ -52,6 +55,8 @@ class MLPDiscriminator(nn.Module):
     ``minibatch_kernels`` B > 0 inserts minibatch discrimination (Salimans et al. 2016; B kernels
     of dimension ``minibatch_kernel_dim``) before the last Linear; the features of
     ``features_and_score`` stay the last hidden layer, before it. 0 (default) leaves it out.
+    ``input_scale`` multiplies the input first (the Unrolled GAN ring notebook's 1/4, which brings the
+    radius-2 ring to about [-0.5, 0.5]); ``init``/``init_gain`` as in :class:`MLPGenerator`.
     """
 
     def __init__(
@@ -65,9 +70,12 @@ class MLPDiscriminator(nn.Module):
         out_features: int = 1,
         minibatch_kernels: int = 0,
         minibatch_kernel_dim: int = 5,
+        input_scale: float = 1.0,
+        init: str = "default",
+        init_gain: float = 1.0,
     ) -> None:
         super().__init__()
-        self.in_shape, self.out_features = tuple(in_shape), out_features
+        self.in_shape, self.out_features, self.input_scale = tuple(in_shape), out_features, float(input_scale)
         layers: list[nn.Module] = [nn.Flatten()]
         width = math.prod(self.in_shape)
         for h in hidden:
@@ -87,14 +95,18 @@ class MLPDiscriminator(nn.Module):
         head.append(nn.Linear(width, out_features))
         self.net = nn.Sequential(*layers, *head)  # flat, so the default keeps its state_dict keys
         self._head = len(head)
+        apply_init_(self, init, init_gain)
 
     def _out(self, y: Tensor) -> Tensor:
         return y.squeeze(1) if self.out_features == 1 else y  # (B,) or (B, K)
 
+    def _scaled(self, x: Tensor) -> Tensor:
+        return x if self.input_scale == 1.0 else x * self.input_scale
+
     def forward(self, x: Tensor) -> Tensor:
-        return self._out(self.net(x))
+        return self._out(self.net(self._scaled(x)))
 
     def features_and_score(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The last hidden layer (B, feature_dim) and the score (B,), from one pass."""
-        h = self.net[: -self._head](x)
+        h = self.net[: -self._head](self._scaled(x))
         return h, self._out(self.net[-self._head :](h))

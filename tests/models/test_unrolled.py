@@ -108,3 +108,59 @@ def test_refusals() -> None:
         unrolled(unroll_steps=-1)
     with pytest.raises(ValueError, match="supported"):
         unrolled(optimizer_d={"_target_": "torch.optim.RMSprop", "_partial_": True, "lr": 1e-3})
+
+
+MINIMAX = {"discriminator": "lit_gans.losses.minimax_discriminator_loss", "generator": "lit_gans.losses.minimax_generator_loss"}
+PLAIN_SGD = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.5}
+
+
+def test_saddle_objective_is_minus_the_discriminator_loss_after_k_sgd_steps_by_hand() -> None:
+    """Eq. (5)-(6) with plain SGD, K = 2, written out: θ1 = θ0 − η∇L_D(θ0), θ2 = θ1 − η∇L_D(θ1) and
+    f_K = −L_D(θ2) = E log D_θ2(x) + E log(1 − D_θ2(G(z))), real-data term included; value and G's gradient."""
+    model = unrolled(loss=MINIMAX, optimizer_d=PLAIN_SGD, unroll_steps=2)
+    assert model.saddle  # "auto" with the minimax loss
+    opt = model.configure_optimizers()[1]
+    real, z = batch(model)
+
+    def d_loss(theta: dict, fake: torch.Tensor) -> torch.Tensor:
+        d_real = torch.func.functional_call(model.discriminator, theta, (real,))
+        d_fake = torch.func.functional_call(model.discriminator, theta, (fake,))
+        return torch.nn.functional.softplus(-d_real).mean() + torch.nn.functional.softplus(d_fake).mean()
+
+    fake = model.generator(z)
+    theta = dict(model.discriminator.named_parameters())
+    for _ in range(2):
+        grads = torch.autograd.grad(d_loss(theta, fake), list(theta.values()), create_graph=True)
+        theta = {n: p - 0.5 * g for (n, p), g in zip(theta.items(), grads)}
+    by_hand = -d_loss(theta, fake)
+    want = torch.autograd.grad(by_hand, list(model.generator.parameters()))
+
+    got_loss, _ = model.unrolled_generator_loss(real, model.generator(z), opt)
+    assert_close(got_loss, by_hand)
+    for got, w in zip(torch.autograd.grad(got_loss, list(model.generator.parameters())), want):
+        assert_close(got, w)
+
+
+def test_the_real_data_term_reaches_the_generator_only_through_the_unrolled_discriminator() -> None:
+    # K = 0: E log D(x) does not depend on θ_G, so the saddle's G gradient is the plain minimax one ...
+    k0 = unrolled(loss=MINIMAX, unroll_steps=0)
+    opt = d_optimizer(k0)
+    real, z = batch(k0)
+    plain, _ = GAN.generator_loss(k0, real, k0.generator(z))
+    for got, want in zip(generator_grads(k0, opt),
+                         torch.autograd.grad(plain, list(k0.generator.parameters()))):
+        assert_close(got, want)
+    # ... with K > 0 it does: the saddle differs from G's own loss at θ_D^K.
+    saddle, own = unrolled(loss=MINIMAX, unroll_steps=3), unrolled(loss=MINIMAX, unroll_steps=3, unroll_objective="generator")
+    assert saddle.saddle and not own.saddle
+    a, b = generator_grads(saddle, d_optimizer(saddle)), generator_grads(own, d_optimizer(own))
+    assert sum((x - y).norm() for x, y in zip(a, b)) > 1e-3 * sum(y.norm() for y in b)
+
+
+def test_unroll_objective_choices() -> None:
+    assert not unrolled().saddle  # non-saturating: no value function, G's own loss
+    assert unrolled(unroll_objective="saddle").saddle
+    with pytest.raises(ValueError, match="Unknown unroll_objective 'value'"):
+        unrolled(unroll_objective="value")
+    with pytest.raises(ValueError, match="unroll_objective=generator with feature matching"):
+        unrolled(loss=MINIMAX, feature_matching="net.1")
