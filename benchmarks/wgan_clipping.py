@@ -106,7 +106,9 @@ def main() -> None:
     for name, run in runs.items():
         last, m = history(run)[-1], run.metrics
         w_max = float(max(p.detach().abs().max() for p in run.objects["model"].discriminator.parameters()))
-        lines.append(f"{RUNS[name][1]:<34}{last.get('train/critic_weights_at_clip', math.nan):>14.1%}{w_max:>9.3f}"
+        at_clip = last.get("train/critic_weights_at_clip")  # only a clipped critic has a ±c
+        at_clip_text = "n/a" if at_clip is None or math.isnan(at_clip) else f"{at_clip:.1%}"
+        lines.append(f"{RUNS[name][1]:<34}{at_clip_text:>14}{w_max:>9.3f}"
                      f"{last['train/critic_grad_norm_mean']:>11.4f}{last['train/critic_grad_norm_std']:>8.4f}"
                      f"{last['train/critic_grad_norm_min']:>8.4f}{last['train/critic_grad_norm_max']:>8.4f}"
                      f"{m.get('val/fid', math.nan):>8.1f}{m.get('val/classes_covered', math.nan):>9.0f}{run.seconds:>8.0f}")
