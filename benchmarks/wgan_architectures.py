@@ -48,9 +48,13 @@ def overrides(algorithm: str, generator: str, args: argparse.Namespace) -> list[
 
 
 def plot(runs: dict[tuple[str, str], Run], path: Path) -> None:
-    fig, axes = plt.subplots(len(ALGORITHMS), len(GENERATORS), figsize=(3.2 * len(GENERATORS), 3.6 * len(ALGORITHMS)))
-    for row, algorithm in enumerate(ALGORITHMS):
-        for col, generator in enumerate(GENERATORS):
+    """Rows = the algorithms run, columns = the generators run (``--algorithms`` / ``--generators``)."""
+    algorithms = [a for a in ALGORITHMS if any(key[0] == a for key in runs)]
+    generators = [g for g in GENERATORS if any(key[1] == g for key in runs)]
+    fig, axes = plt.subplots(len(algorithms), len(generators), figsize=(3.2 * len(generators), 3.6 * len(algorithms)),
+                             squeeze=False)
+    for row, algorithm in enumerate(algorithms):
+        for col, generator in enumerate(generators):
             ax = axes[row][col]
             ax.axis("off")
             run = runs.get((algorithm, generator))
