@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
@@ -25,3 +26,14 @@ def config_names(group: str) -> list[str]:
 def t(*values: float) -> torch.Tensor:
     """A float64 tensor of the given values: loss tests compare against hand-computed numbers."""
     return torch.tensor(values, dtype=torch.float64)
+
+
+class CrashAtEpoch(L.Callback):
+    """Raises at the start of training epoch ``epoch``: a run killed mid-training, for resume tests."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise RuntimeError(f"simulated crash at the start of epoch {self.epoch}")

@@ -50,7 +50,7 @@ def test_uint8_layout() -> None:
 def checkpoint(compose_cfg: Compose) -> tuple[Path, torch.nn.Module]:
     _, objects = train(compose_cfg("model=wgan_gp", "data=mnist", "trainer.limit_train_batches=2",
                                    "callbacks=model_checkpoint", "data.download=false"))
-    return Path(objects["trainer"].checkpoint_callback.last_model_path), objects["model"]
+    return Path(objects["trainer"].checkpoint_callback.best_model_path), objects["model"]
 
 
 @needs_mnist
@@ -93,7 +93,7 @@ def test_load_model_errors_name_the_problem(tmp_path: Path) -> None:
 def test_conditional_models_sample_a_row_per_class(compose_cfg: Compose, tmp_path: Path) -> None:
     _, objects = train(compose_cfg("model=acgan", "data=mnist", "trainer.limit_train_batches=2",
                                    "callbacks=model_checkpoint", "data.download=false"))
-    ckpt = Path(objects["trainer"].checkpoint_callback.last_model_path)
+    ckpt = Path(objects["trainer"].checkpoint_callback.best_model_path)
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
         grid = compose("sample", overrides=[f"ckpt_path={ckpt}", f"out={tmp_path / 'grid.png'}"])

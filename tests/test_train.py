@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from helpers import ROOT, config_names, needs_mnist
 from lit_gans.data import DatasetNotFoundError
@@ -59,8 +59,14 @@ def toy_run(compose_cfg: Compose, *overrides: str) -> DictConfig:
 def test_resume_continues_exactly_like_an_uninterrupted_run(compose_cfg: Compose, tmp_path: Path) -> None:
     # 7 batches an epoch with n_critic = 5: the G-step phase straddles the epoch boundary.
     _, full = train(toy_run(compose_cfg, "trainer.max_epochs=4", "seed=1"))
-    _, first = train(toy_run(compose_cfg, "trainer.max_epochs=2", "seed=1"))
-    ckpt = Path(first["trainer"].checkpoint_callback.last_model_path)
+    crashing = toy_run(compose_cfg, "trainer.max_epochs=4", "seed=1")  # killed at the start of its third epoch
+    with open_dict(crashing):
+        crashing.callbacks.crash = {"_target_": "helpers.CrashAtEpoch", "epoch": 2}
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(crashing)
+    ckpt = Path(crashing.paths.output_dir) / "checkpoints" / "last.ckpt"  # written by the epochs that ended
+    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["last.ckpt"]
+    assert torch.load(ckpt, weights_only=False)["global_step"] == 2 * (7 + 1)
     _, resumed = train(toy_run(compose_cfg, "trainer.max_epochs=4", "seed=1", f"ckpt_path={ckpt}"))
     assert resumed["trainer"].global_step == full["trainer"].global_step == 4 * (7 + 1)
     for (name, a), b in zip(full["model"].state_dict().items(), resumed["model"].state_dict().values(), strict=True):
@@ -70,9 +76,16 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(compose_cfg: Compose
         torch.testing.assert_close(opt_full["state"][p]["exp_avg"], opt_resumed["state"][p]["exp_avg"], rtol=0, atol=0)
 
 
+def test_last_checkpoint_holds_the_final_step_when_max_steps_ends_mid_epoch(compose_cfg: Compose) -> None:
+    cfg = toy_run(compose_cfg, "trainer.max_epochs=-1", "trainer.max_steps=20")  # an epoch is 8 optimizer steps
+    train(cfg)
+    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert torch.load(ckpt, weights_only=False)["global_step"] == 20
+
+
 def test_resume_refuses_another_models_checkpoint_and_corrupt_files(compose_cfg: Compose, tmp_path: Path) -> None:
     _, first = train(toy_run(compose_cfg, "trainer.max_epochs=1"))
-    ckpt = Path(first["trainer"].checkpoint_callback.last_model_path)
+    ckpt = Path(first["trainer"].checkpoint_callback.best_model_path)
     with pytest.raises(ValueError, match="different model config"):
         train(toy_run(compose_cfg, "model.n_critic=3", f"ckpt_path={ckpt}"))
     corrupt = tmp_path / "corrupt.ckpt"

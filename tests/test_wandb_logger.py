@@ -86,7 +86,7 @@ def test_config_scalars_images_artifact_and_run_id_reach_wandb_and_resume_contin
     ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
     assert len(spy.artifacts) == 1
     artifact, kwargs = spy.artifacts[0]
-    assert artifact.type == "model" and artifact.name == f"model-{run_id}" and kwargs["aliases"] == ["latest"]
+    assert artifact.type == "model" and artifact.name == f"model-{run_id}" and kwargs["aliases"] == ["latest", "best"]
     assert artifact.metadata["original_filename"] == "last.ckpt"
     # the run id is in the checkpoint ...
     assert torch.load(ckpt, weights_only=True)[WANDB_RUN_ID] == run_id

@@ -28,7 +28,7 @@ def test_mnist_scores_are_logged_resume_exactly_and_stay_out_of_checkpoints(comp
 
     full_metrics, _ = run("trainer.max_epochs=2")
     first_metrics, first = run("trainer.max_epochs=1")
-    ckpt_path = Path(first["trainer"].checkpoint_callback.last_model_path)
+    ckpt_path = Path(first["trainer"].checkpoint_callback.best_model_path)
     resumed_metrics, _ = run("trainer.max_epochs=2", f"ckpt_path={ckpt_path}")
 
     assert set(IMAGE_KEYS) | {"val/d_real"} <= set(full_metrics)
