@@ -38,13 +38,11 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # lit_gans, and the sibling wgan_common (not a package)
+from wgan_common import compose_experiment, out_dir  # noqa: E402
 from lit_gans.metrics.modes import ModeCoverage, mode_coverage  # noqa: E402
 from lit_gans.training import train  # noqa: E402
 
@@ -122,20 +120,14 @@ def compose_run(model: Model, dataset: str, seed: int, steps: int | None, run_di
                 extra: tuple[str, ...] = ()) -> DictConfig:
     """The run's config as ``python train.py experiment=...`` composes it, quiet (no logger, callbacks, metrics)."""
     own = ROOT / "conf" / "experiment" / f"{model.base}_{dataset}.yaml"
-    experiment = [f"experiment={model.base}_{dataset}"] if own.exists() else [f"experiment={model.base}_ring8", f"data={dataset}"]
-    overrides = [*experiment, *model.overrides, *extra, f"seed={seed}", "callbacks=none", "logger=[]", "metrics=none"]
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):  # what `python train.py` sets up: a run folder and Hydra's runtime config
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.trainer.enable_progress_bar = False
-        cfg.trainer.enable_model_summary = False
+    experiment, data = (own.stem, []) if own.exists() else (f"{model.base}_ring8", [f"data={dataset}"])
+    cfg = compose_experiment(experiment, [*data, *model.overrides, *extra, f"seed={seed}"], run_dir,
+                             quiet=["callbacks=none", "logger=[]", "metrics=none"])
+    with open_dict(cfg):
         cfg.trainer.limit_val_batches = 0  # val/d_real only; we score the generator ourselves at the end
         if steps is not None:  # generator steps -> optimizer steps (n_critic D steps + 1 G step each)
             cfg.trainer.max_epochs = -1
             cfg.trainer.max_steps = steps * (cfg.model.n_critic + 1)
-    HydraConfig().set_config(cfg)
     return cfg
 
 
@@ -243,15 +235,13 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=6, help="snapshots per strip (steps 0 ... --steps)")
     parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE",
                         help="extra Hydra overrides for every run, e.g. model.optimizer_g.lr=1e-3")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "mode_collapse")
+    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/out/mode_collapse")
     args = parser.parse_args()
     if args.columns < 2:
         parser.error("--columns must be >= 2")
     torch.set_num_threads(1)
+    args.out = args.out or out_dir("mode_collapse")
     args.out.mkdir(parents=True, exist_ok=True)
-    ignore = args.out.parent / ".gitignore"
-    if args.out.parent.name == "out" and not ignore.exists():  # benchmarks/out/ holds run outputs only
-        ignore.write_text("*\n")
     steps_note = f"{args.steps} generator steps" if args.steps else "the experiments' generator steps (25k)"
     if args.override:
         steps_note += f", overrides {' '.join(args.override)}"

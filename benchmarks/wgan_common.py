@@ -1,5 +1,5 @@
 """Plumbing shared by the WGAN-paper MNIST benchmarks (wgan_meaningful_loss.py, wgan_architectures.py,
-wgan_optimizer.py, wgan_clipping.py): compose an experiment config as ``python train.py experiment=...``
+wgan_optimizer.py, wgan_clipping.py; mode_collapse.py uses its composition and output folder): compose an experiment config as ``python train.py experiment=...``
 would, train it through ``lit_gans.training.train`` and read back what it logged.
 
 Not a test: nothing here asserts. Outputs go under ``benchmarks/out/`` (which ignores itself in git).
@@ -65,11 +65,12 @@ def out_dir(name: str) -> Path:
     return path
 
 
-def compose_experiment(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:
-    """The train config of ``python train.py experiment=<experiment> <overrides>`` with its run folder at ``run_dir``."""
+def compose_experiment(experiment: str, overrides: list[str], run_dir: Path, quiet: list[str] = QUIET) -> DictConfig:
+    """The train config of ``python train.py experiment=<experiment> <quiet> <overrides>`` with its run folder at
+    ``run_dir``; ``quiet`` switches off what the benchmark does not need (default: checkpoints, progress bar)."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=[f"experiment={experiment}", *QUIET, *overrides], return_hydra_config=True)
+        cfg = compose("train", overrides=[f"experiment={experiment}", *quiet, *overrides], return_hydra_config=True)
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(run_dir)
         cfg.trainer.enable_progress_bar = False

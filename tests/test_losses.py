@@ -4,10 +4,11 @@ import math
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 from torch.testing import assert_close
 
-from helpers import t
+from helpers import CONF, t
 from lit_gans.losses import (
     Objective,
     em_estimate,
@@ -123,3 +124,11 @@ def test_objective_behaviour_ignores_spelling_but_not_maths() -> None:
     assert Objective.from_config(old).behaviour() == Objective.from_config(new).behaviour()
     assert Objective.from_config(old).behaviour() != Objective.from_config(smoothed).behaviour()
     assert Objective.from_config(old).behaviour() != Objective.from_config({**old, "gp_weight": 10.0}).behaviour()
+
+
+@pytest.mark.parametrize("loss, zero_sum", [("minimax", True), ("wasserstein", True), ("wasserstein_gp", True),
+                                            ("non_saturating", False), ("hinge", False), ("least_squares", False)])
+def test_objective_zero_sum_names_the_games_with_one_value_function(loss: str, zero_sum: bool) -> None:
+    """Unrolled GAN's G descends −L_D exactly for these (eq. (5)'s saddle objective)."""
+    cfg = OmegaConf.to_container(OmegaConf.load(CONF / "loss" / f"{loss}.yaml"), resolve=True)
+    assert Objective.from_config(cfg).zero_sum is zero_sum

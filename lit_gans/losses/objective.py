@@ -8,6 +8,9 @@ from typing import Any
 from hydra.utils import get_method, instantiate
 from torch import Tensor
 
+from lit_gans.losses.adversarial import minimax_generator_loss
+from lit_gans.losses.wasserstein import wasserstein_generator_loss
+
 DiscriminatorLoss = Callable[[Tensor, Tensor], Tensor]
 GeneratorLoss = Callable[[Tensor], Tensor]
 
@@ -19,6 +22,15 @@ def _resolve(spec: str | Mapping[str, Any] | None) -> Callable | None:
     if isinstance(spec, str):
         return get_method(spec)
     return instantiate(dict(spec), _partial_=True)
+
+
+def _function(fn: Callable) -> Callable:
+    """The loss function itself: configs with arguments give a functools.partial of it."""
+    return getattr(fn, "func", fn)
+
+
+# generator losses that are minus the discriminator loss's fake term: the game is zero-sum
+ZERO_SUM_GENERATOR_LOSSES = (minimax_generator_loss, wasserstein_generator_loss)
 
 
 @dataclass(frozen=True)
@@ -54,8 +66,12 @@ class Objective:
     def estimate_name(self) -> str | None:
         if self.estimate is None:
             return None
-        func = getattr(self.estimate, "func", self.estimate)  # configs with arguments give a functools.partial
-        return getattr(func, "__name__", None)
+        return getattr(_function(self.estimate), "__name__", None)
+
+    @property
+    def zero_sum(self) -> bool:
+        """G's loss is −(D's loss) up to terms without θ_G (minimax, Wasserstein): there is one value function."""
+        return _function(self.generator) in ZERO_SUM_GENERATOR_LOSSES
 
     def behaviour(self) -> tuple:
         """What the objective computes, independent of how its config spells it: each function's qualified
@@ -66,7 +82,7 @@ class Objective:
         def spec(fn: Callable | None) -> tuple | None:
             if fn is None:
                 return None
-            func, bound = getattr(fn, "func", fn), dict(getattr(fn, "keywords", {}) or {})
+            func, bound = _function(fn), dict(getattr(fn, "keywords", {}) or {})
             defaults = {name: p.default for name, p in inspect.signature(func).parameters.items()
                         if p.default is not inspect.Parameter.empty}
             return f"{func.__module__}.{func.__qualname__}", tuple(sorted({**defaults, **bound}.items()))

@@ -27,13 +27,11 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
-from lit_gans.losses import minimax_generator_loss, wasserstein_generator_loss
 from lit_gans.models.base import Logs, images_of
 from lit_gans.models.gan import GAN
 
 INNER_OPTIMIZERS = ("torch.optim.SGD", "torch.optim.Adam")
 UNROLL_OBJECTIVES = ("auto", "saddle", "generator")
-ZERO_SUM_GENERATOR_LOSSES = (minimax_generator_loss, wasserstein_generator_loss)  # G's loss = −(D's fake term)
 Params = dict[str, Tensor]
 
 
@@ -54,9 +52,7 @@ class UnrolledGAN(GAN):
             raise ValueError(f"unroll_steps must be >= 0, got {unroll_steps}.")
         if unroll_objective not in UNROLL_OBJECTIVES:
             raise ValueError(f"Unknown unroll_objective {unroll_objective!r}; choose one of {UNROLL_OBJECTIVES}.")
-        generator_fn = getattr(self.objective.generator, "func", self.objective.generator)  # unwrap partials
-        self.saddle = unroll_objective == "saddle" or (
-            unroll_objective == "auto" and generator_fn in ZERO_SUM_GENERATOR_LOSSES)
+        self.saddle = unroll_objective == "saddle" or (unroll_objective == "auto" and self.objective.zero_sum)
         if self.saddle and self.hparams.get("feature_matching"):
             raise ValueError("unroll_objective=saddle replaces G's loss by −L_D, which feature matching would replace "
                              "too; use model.unroll_objective=generator with feature matching.")
