@@ -13,7 +13,7 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from lit_gans.checkpoints import read_checkpoint
+from lit_gans.checkpoints import RUN_TARGETS, check_config_targets, read_checkpoint
 from lit_gans.sampling import model_from_checkpoint
 from lit_gans.training import instantiate_datamodule
 
@@ -44,15 +44,18 @@ def metrics_config(cfg: DictConfig, run: DictConfig) -> DictConfig:
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Scores of ``cfg.ckpt_path`` as a JSON-ready dict (also written to ``out``)."""
+    ckpt = read_checkpoint(Path(cfg.ckpt_path))  # first: refused before anything is built if it names foreign code
     run = run_config(cfg)
     if cfg.get("data_root"):
         run.data.root = cfg.data_root
     OmegaConf.set_struct(run, False)
     run.hydra = None  # the saved config's ${hydra:...} interpolations are unused here
-    datamodule = instantiate_datamodule(run.data)
     metrics_cfg = metrics_config(cfg, run)
+    # the run config travels with the checkpoint: what it builds is held to an allow-list too
+    for key, node in (("data", run.data), ("metrics", metrics_cfg)):
+        check_config_targets(OmegaConf.to_container(node, resolve=True), key, RUN_TARGETS, "the run's .hydra/config.yaml")
+    datamodule = instantiate_datamodule(run.data)
     callback = instantiate(metrics_cfg)
-    ckpt = read_checkpoint(Path(cfg.ckpt_path))  # read once: the model and the step it was saved at
     model = model_from_checkpoint(ckpt, Path(cfg.ckpt_path))
     trainer = L.Trainer(**cfg.trainer, callbacks=[callback], logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False)

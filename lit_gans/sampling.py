@@ -4,10 +4,9 @@ import math
 from pathlib import Path
 
 import torch
-from hydra.utils import get_class
 from torch import Tensor
 
-from lit_gans.checkpoints import read_checkpoint
+from lit_gans.checkpoints import check_checkpoint, read_checkpoint
 from lit_gans.metrics.extractors import to_uint8
 from lit_gans.models import AdversarialModule
 
@@ -19,10 +18,12 @@ def load_model(ckpt_path: str | Path, map_location: str = "cpu") -> AdversarialM
 
 
 def model_from_checkpoint(ckpt: dict, path: Path) -> AdversarialModule:
-    """`load_model` for a checkpoint already read (``path`` names it in errors)."""
+    """`load_model` for a checkpoint already read (``path`` names it in errors). The class and every name in
+    the hyper-parameters are checked against lit_gans' allow-list first (`check_checkpoint`): a checkpoint
+    is data, and building the module calls what it names."""
     if "lit_gans_class" not in ckpt or "hyper_parameters" not in ckpt:
         raise ValueError(f"ckpt_path={path} was not written by lit_gans (no model class / hyper-parameters in it).")
-    model = get_class(ckpt["lit_gans_class"])(**ckpt["hyper_parameters"])
+    model = check_checkpoint(ckpt, path)(**ckpt["hyper_parameters"])
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()
 

@@ -10,7 +10,7 @@ from hydra.utils import get_class, instantiate
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
-from lit_gans.checkpoints import read_checkpoint
+from lit_gans.checkpoints import check_checkpoint, read_checkpoint
 from lit_gans.loggers import WandbRunId, finish_wandb, wandb_init_overrides
 from lit_gans.losses import Objective
 
@@ -66,7 +66,10 @@ def check_resume(cfg: DictConfig, model: L.LightningModule, ckpt: dict[str, Any]
     model config (Lightning would otherwise fail deep inside ``load_state_dict``). ``ckpt``: the
     checkpoint already read from ``cfg.ckpt_path``, if it was."""
     path = Path(cfg.ckpt_path)
-    ckpt = read_checkpoint(path) if ckpt is None else ckpt
+    if ckpt is None:
+        ckpt = read_checkpoint(path)
+    else:  # comparing losses below resolves the names they hold: the allow-list comes first
+        check_checkpoint(ckpt, path)
     averaged = any(str(c.get("_target_", "")).endswith("GeneratorEMA") for c in (cfg.get("callbacks") or {}).values()
                    if isinstance(c, DictConfig))
     if "live_generator" in ckpt and not averaged:  # its state_dict holds the average: training would resume from it
@@ -94,6 +97,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     trial needs a number, so a run that never logged it fails here, naming what was logged."""
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
+    # read (and refused if it names code outside lit_gans' allow-list) before anything is built
     ckpt = read_checkpoint(cfg.ckpt_path) if cfg.get("ckpt_path") else None
     datamodule = instantiate_datamodule(cfg.data)
     model = instantiate(cfg.model, _recursive_=False)
@@ -110,7 +114,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         log.info("Run folder: %s", trainer.default_root_dir)
         for logger in loggers:
             logger.log_hyperparams(resolved_config(cfg))
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        # weights_only: Lightning restores only state (tensors and plain containers), whatever torch's default
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
         failed = False
     finally:
         finish_wandb(loggers, failed=failed)  # one W&B run per job, also when the job fails

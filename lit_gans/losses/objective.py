@@ -62,6 +62,9 @@ class Objective:
     # {"model": the conf/model name, "class": the LightningModule class path}
     requires: Mapping[str, str] | None = None
 
+    # the keys whose values name functions (a dotted path or a `_target_` dict); checkpoints are checked on them
+    FUNCTION_KEYS = ("discriminator", "generator", "estimate")
+
     @property
     def estimate_name(self) -> str | None:
         if self.estimate is None:

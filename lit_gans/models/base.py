@@ -11,14 +11,17 @@ what ``trainer.max_steps`` limits.
 """
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import lightning as L
 import torch
 from hydra.utils import get_class, instantiate
+from lightning.pytorch.core.saving import load_hparams_from_tags_csv, load_hparams_from_yaml
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
+from lit_gans.checkpoints import check_hyper_parameters, read_checkpoint
 from lit_gans.losses import Objective, gradient_penalty
 from lit_gans.models.historical_averaging import HistoricalAverage, check_historical_averaging
 from lit_gans.models.instance_noise import add_instance_noise, instance_noise_std
@@ -380,6 +383,20 @@ class AdversarialModule(L.LightningModule):
                 schedulers.append(instantiate(cfg)(opt))
         # Order matters: checkpoints restore optimizer states as a list zipped in this order.
         return ([opt_g, opt_d], schedulers) if schedulers else [opt_g, opt_d]
+
+    # ----- checkpoints -----------------------------------------------------------------------
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, hparams_file: Any = None, **kwargs: Any) -> Any:
+        """Lightning's ``load_from_checkpoint``, after the file (and ``hparams_file``, which replaces its
+        hyper-parameters) passed `lit_gans.checkpoints.check_checkpoint`: building the module calls every
+        ``_target_`` they name, so a checkpoint naming code outside lit_gans' allow-list is refused first."""
+        if not isinstance(checkpoint_path, (str, Path)):
+            raise TypeError("load_from_checkpoint takes a local checkpoint path here (lit_gans checks the file first).")
+        read_checkpoint(checkpoint_path)
+        if hparams_file is not None:
+            load = load_hparams_from_tags_csv if str(hparams_file).lower().endswith(".csv") else load_hparams_from_yaml
+            check_hyper_parameters(load(hparams_file), source=f"hparams_file={hparams_file}")
+        return super().load_from_checkpoint(checkpoint_path, *args, hparams_file=hparams_file, **kwargs)
 
     # ----- exact resume ---------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
