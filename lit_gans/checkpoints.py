@@ -51,7 +51,7 @@ class Allowed:
 
 
 def _model_base() -> type:
-    from lit_gans.models import AdversarialModule  # lazily: lit_gans.models imports the losses, not this module
+    from lit_gans.models import AdversarialModule  # lazily: lit_gans.models.base imports this module
 
     return AdversarialModule
 
@@ -132,6 +132,10 @@ def check_hyper_parameters(hparams: Any, where: str = "hyper_parameters", source
     """Everything a module's hyper-parameters make Hydra or `Objective` resolve, checked against the allow-list."""
     if not isinstance(hparams, Mapping):
         raise _refuse(where, type(hparams).__name__, "is not a dict of hyper-parameters", source)
+    for key in ("_instantiator", "_class_path"):  # Lightning's own rebuild hook (LightningCLI); lit_gans never writes it
+        if key in hparams:
+            raise _refuse(f"{where}.{key}", hparams[key], "is Lightning's instantiator hook, which lit_gans checkpoints "
+                          "never hold", source)
     check_config_targets(hparams, where, MODEL_TARGETS, source)
     if "loss" in hparams:
         check_loss(hparams["loss"], f"{where}.loss", source)

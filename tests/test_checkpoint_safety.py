@@ -85,6 +85,8 @@ ATTACKS: dict[str, tuple[str, Callable[[Path], tuple[str | None, dict[str, Any]]
         None, {"loss.requires": {"model": "x", "class": "subprocess.Popen"}})),
     "private_helper": ("hyper_parameters.loss.estimate", lambda c: (
         None, {"loss.estimate": "lit_gans.losses.objective._resolve"})),
+    "lightning_instantiator": ("hyper_parameters._instantiator", lambda c: (None, {
+        "_instantiator": "lightning.pytorch.cli.instantiate_module", "_class_path": "lit_gans.models.WGANGP"})),
     "interpolation": ("hyper_parameters.generator.hidden_dims", lambda c: (None, {"generator.hidden_dims": (
         "${oc.create:'{_target_: os.makedirs, name: " + str(c) + "}'}")})),
 }

@@ -386,7 +386,8 @@ class AdversarialModule(L.LightningModule):
 
     # ----- checkpoints -----------------------------------------------------------------------
     @classmethod
-    def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, hparams_file: Any = None, **kwargs: Any) -> Any:
+    def load_from_checkpoint(cls, checkpoint_path: str | Path, map_location: Any = None, hparams_file: str | Path | None = None,
+                             strict: bool | None = None, weights_only: bool | None = None, **kwargs: Any) -> Any:
         """Lightning's ``load_from_checkpoint``, after the file (and ``hparams_file``, which replaces its
         hyper-parameters) passed `lit_gans.checkpoints.check_checkpoint`: building the module calls every
         ``_target_`` they name, so a checkpoint naming code outside lit_gans' allow-list is refused first."""
@@ -396,7 +397,8 @@ class AdversarialModule(L.LightningModule):
         if hparams_file is not None:
             load = load_hparams_from_tags_csv if str(hparams_file).lower().endswith(".csv") else load_hparams_from_yaml
             check_hyper_parameters(load(hparams_file), source=f"hparams_file={hparams_file}")
-        return super().load_from_checkpoint(checkpoint_path, *args, hparams_file=hparams_file, **kwargs)
+        return super().load_from_checkpoint(checkpoint_path, map_location=map_location, hparams_file=hparams_file,
+                                            strict=strict, weights_only=weights_only, **kwargs)
 
     # ----- exact resume ---------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
