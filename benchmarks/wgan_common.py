@@ -29,7 +29,7 @@ from lit_gans.analysis import read_metrics_csv  # noqa: E402
 from lit_gans.training import train  # noqa: E402
 
 # what a benchmark run never needs: checkpoints and the live progress bar
-QUIET = ["~callbacks.model_checkpoint", "~callbacks.progress_bar", "logger=csv", "+trainer.enable_checkpointing=false"]
+QUIET = ["~callbacks.model_checkpoint", "~callbacks.progress_bar", "logger=csv", "trainer.enable_checkpointing=false"]
 
 
 @dataclass

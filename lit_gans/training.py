@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from lit_gans.checkpoints import check_checkpoint, read_checkpoint
 from lit_gans.loggers import WandbRunId, finish_wandb, wandb_init_overrides
 from lit_gans.losses import Objective
+from lit_gans.trainer_args import build_trainer, check_trainer_config, clip_into_model
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     trial needs a number, so a run that never logged it fails here, naming what was logged."""
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
+    check_trainer_config(cfg)
+    clip_into_model(cfg)  # trainer.gradient_clip_val: each player's, before the model records its hparams
     # read (and refused if it names code outside lit_gans' allow-list) before anything is built
     ckpt = read_checkpoint(cfg.ckpt_path) if cfg.get("ckpt_path") else None
     datamodule = instantiate_datamodule(cfg.data)
@@ -110,7 +113,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         callbacks.append(WandbRunId())
     failed = True
     try:
-        trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+        trainer = build_trainer(cfg.trainer, callbacks, loggers)  # DDP finds unused parameters
         log.info("Run folder: %s", trainer.default_root_dir)
         for logger in loggers:
             logger.log_hyperparams(resolved_config(cfg))

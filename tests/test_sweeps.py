@@ -27,7 +27,7 @@ TINY = ["data=ring8", "data.distribution.num_modes=1", "data.distribution.std=0.
 def run_train(*args: str, tmp_path: Path, wandb_mode: str = "disabled") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": wandb_mode, "WANDB_DIR": str(tmp_path),
            "WANDB_CACHE_DIR": str(tmp_path / "wandb-cache"), "WANDB_CONFIG_DIR": str(tmp_path / "wandb-config")}
-    cmd = [sys.executable, "train.py", *args, "+trainer.enable_progress_bar=false"]
+    cmd = [sys.executable, "train.py", *args, "trainer.enable_progress_bar=false"]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -69,7 +69,7 @@ def test_two_ddp_processes_give_the_same_fid_as_one(compose_cfg: Compose) -> Non
 @needs_mnist
 def test_training_with_metrics_under_ddp_spawn_completes(compose_cfg: Compose) -> None:
     metrics, objects = train(compose_cfg(*MNIST_METRICS, "trainer.limit_train_batches=2", "trainer.accelerator=cpu",
-                                         "trainer.devices=2", "+trainer.strategy=ddp_spawn_find_unused_parameters_true"))
+                                         "trainer.devices=2", "trainer.strategy=ddp_spawn_find_unused_parameters_true"))
     assert math.isfinite(metrics["val/fid"]) and metrics["val/fid"] > 0
 
 
