@@ -132,8 +132,8 @@ def machine() -> str:
 def run_entry(entry: Entry, suite: str, out: Path) -> dict:
     """Run one member; write its JSON and copy its figures under ``out/results``; return the record."""
     argv = entry.argv(suite)
-    print(f"\n=== {entry.name} ({suite} suite{': shortened' if suite == 'quick' else ''}): {entry.command(suite)}",
-          flush=True)
+    note = f": {entry.quick_note}" if suite == "quick" else ""
+    print(f"\n=== {entry.name} ({suite} suite{note}): {entry.command(suite)}", flush=True)
     module = importlib.import_module(entry.script)
     start = time.perf_counter()
     result = jsonable(getattr(module, entry.function)(module.parse_args(list(argv))))
