@@ -84,7 +84,7 @@ def _published(dataset: str) -> dict[str, Any]:
                        ("PacGAN4", f"PacGAN {cell('PacGAN4')}")]}
 
 
-PUBLISHED = {dataset: _published(dataset) for dataset in DATASETS}
+PUBLISHED = {dataset: _published(dataset) for dataset in MODE_COLLAPSE_2D}
 
 
 class Snapshots(L.Callback):
@@ -280,10 +280,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             result["figures"].append(str(path))
             rows.append((name, model, runs))
         print_table(dataset, rows, args.seeds, steps_note)
+        published = PUBLISHED.get(dataset, {})
         result["datasets"][dataset] = {
-            "models": [{"name": name, "label": model.label, "published": PUBLISHED[dataset].get(model.published, ""),
+            "models": [{"name": name, "label": model.label, "published": published.get(model.published, ""),
                         "runs": [summary(r, seed) for r, seed in zip(runs, args.seeds)]} for name, model, runs in rows],
-            "published_only": [list(pair) for pair in PUBLISHED[dataset]["others"]]}
+            "published_only": [list(pair) for pair in published.get("others", [])]}
     print(f"\nplots in {args.out}; wall time {time.perf_counter() - total:.0f} s, cpu {time.process_time() - cpu:.0f} s")
     return result
 

@@ -58,3 +58,15 @@ def test_results_are_made_plain_json() -> None:
              "e": ROOT}
     assert reproduce.jsonable(value) == {"a": 1.5, "b": 2, "c": ["inf", "-inf", "nan"], "d": [0, 1], "e": str(ROOT)}
     json.dumps(reproduce.jsonable(value), allow_nan=False)
+
+
+def test_the_mode_table_gives_mean_std_per_seed_and_infinite_kl() -> None:
+    tables = importlib.import_module("results_tables")
+    runs = [{"seed": s, "modes": m, "modes_pacgan": m, "high_quality_pct": hq, "reverse_kl": kl, "cpu_seconds": 10.0}
+            for s, m, hq, kl in ((0, 1, 7.3, 2.079), (1, 0, 0.0, "inf"))]
+    result = {"datasets": {"ring8": {"models": [{"label": "GAN", "published": "VEEGAN 1 / 99.3", "runs": runs}],
+                                     "published_only": [["ALI", "VEEGAN 2.8 / 0.13"]]}}}
+    text = tables.mode_collapse(result)
+    assert "| GAN | 0.5 ± 0.7 | 0.5 ± 0.7 | 3.6 ± 5.2 | ∞ | 10 | VEEGAN 1 / 99.3 |" in text
+    assert "| … per seed [0, 1] | 1, 0 | 1, 0 | 7.3, 0.0 | 2.079, ∞ |  |  |" in text
+    assert "| ALI (published only) |  |  |  |  |  | VEEGAN 2.8 / 0.13 |" in text
