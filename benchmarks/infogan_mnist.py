@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> dict:
     epochs = args.epochs or (1 if args.quick else None)
     extra = [f"trainer.max_epochs={epochs}"] if epochs else []
     if args.quick:
-        extra += ["trainer.limit_train_batches=40", "metrics.num_samples=1000", "metrics.samples_per_condition=100",
-                  "metrics.num_real=1000"]
+        extra += ["trainer.limit_train_batches=40", "trainer.log_every_n_steps=10", "metrics.num_samples=1000",
+                  "metrics.samples_per_condition=100", "metrics.num_real=1000"]
     seeds, figures = [], []
     for seed in args.seeds:
         name = f"seed{seed}"

@@ -262,7 +262,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.override:
         steps_note += f", overrides {' '.join(args.override)}"
     total, cpu = time.perf_counter(), time.process_time()
-    result: dict[str, Any] = {"settings": f"{steps_note}, seeds {args.seeds}", "datasets": {}, "figures": []}
+    result: dict[str, Any] = {"settings": f"{steps_note}, models {' '.join(args.models)}, seeds {args.seeds}",
+                              "datasets": {}, "figures": []}
     for dataset in args.datasets:
         rows = []
         for name in args.models:

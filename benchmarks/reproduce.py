@@ -35,6 +35,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ REGISTRY: tuple[Entry, ...] = (
           tables.wgan_architectures),
     Entry("wgan_toy_figures", "wgan_toy_figures", "wgan_toy", "WGAN Example 1 and Figure 2", ("--quick",), (),
           tables.wgan_toy_figures, function="run_all"),
-    Entry("mode_collapse_ring8", "mode_collapse", "mode_collapse", "ring8, every model",
+    Entry("mode_collapse_ring8", "mode_collapse", "mode_collapse", "ring8",
           ("--steps", "500", "--models", "gan", "unrolled5"), ("--steps", "10000", *_RING), tables.mode_collapse),
     Entry("mode_collapse_ring8_25k", "mode_collapse", "mode_collapse", "ring8, Unrolled GAN K=5 at the config's 25k steps",
           None, ("--models", "unrolled5"), tables.mode_collapse),
@@ -123,10 +124,9 @@ def jsonable(value: Any) -> Any:
 
 
 def machine() -> str:
-    """What the timings depend on (no host name): OS, CPU count, torch version."""
-    import torch
-
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, torch {torch.__version__}"
+    """What the timings depend on (no host name): OS, CPU count, torch version (read without importing torch)."""
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"torch {metadata.version('torch')}")
 
 
 def run_entry(entry: Entry, suite: str, out: Path) -> dict:
@@ -163,7 +163,7 @@ def measured(entry: Entry, record: dict) -> str:
     settings = record["result"].get("settings", "")
     lines = [head, "", f"`{record['command']}` — {settings}; {record['date']}, {record['machine']}, "
              f"{record['seconds']:.0f} s wall.", "", entry.table(record["result"])]
-    lines += ["", *(f"![{entry.title}]({path})" for path in record["figures"])] if record["figures"] else []
+    lines += ["", *(f"![{entry.title}: {Path(path).stem}]({path})" for path in record["figures"])] if record["figures"] else []
     return "\n".join(lines)
 
 
