@@ -1,5 +1,5 @@
-"""Weight clipping vs a gradient penalty, seen from the critic (WGAN-GP paper, Gulrajani et al. 2017, Figure 1b;
-the WGAN-GP lecture): where the critic's weights go, and its gradient norms between real and generated images.
+"""Weight clipping vs a gradient penalty, seen from the critic (WGAN-GP paper, Gulrajani et al. 2017, Figure 1b):
+where the critic's weights go, and its gradient norms between real and generated images.
 
 Usage::
 
