@@ -190,9 +190,9 @@ def render(out: Path) -> Path:
             if path.is_file():
                 parts += ["", measured(entry, json.loads(path.read_text()))]
             else:
-                only = ", full suite only" if entry.quick is None else ""
-                parts += ["", f"#### {entry.title}: not measured yet", "", f"`{entry.command('full')}` "
-                          f"(`python benchmarks/reproduce.py --suite full --only {entry.name}`{only})."]
+                state = "full suite only, its numbers recorded above" if entry.quick is None else "not measured yet"
+                parts += ["", f"#### {entry.title}: {state}", "", f"`{entry.command('full')}` "
+                          f"(`python benchmarks/reproduce.py --suite full --only {entry.name}`)."]
     path = out / "results.md"
     path.write_text("\n".join(parts) + "\n")
     return path
