@@ -7,7 +7,7 @@ Usage::
 
 Importable (``benchmarks/`` scripts are imported by path)::
 
-    SEED_TABLE3                      # the seed's numbers (best fits, learned fits, train\\test table)
+    PAPER_TABLE3                     # the paper's numbers (best fits, learned fits, train\\test table)
     MIXTURE                          # the recovered data distribution P
     best_fit_gaussian(divergence, weights, means, stds) -> (mu, sigma, value)
     f_divergence(divergence, weights, means, stds, mu, sigma) -> D_f(P || N(mu, sigma^2))
@@ -24,7 +24,7 @@ Convention: D_f(P || Q) = int q(x) f(p(x)/q(x)) dx with P = data, and with u = p
     pearson     f = (u - 1)^2                              -> int (p - q)^2 / q
 
 The paper does not print the mixture (we searched the paper text, arXiv 1606.00709, and public
-reimplementations: none states it; the seed only gives the table), so it is derived here.
+reimplementations: none states it; the paper only gives the table), so it is derived here.
 
 Derivation.
 1. KL's best fit is moment matching, so E_P[x] = 1.0100 and Std_P[x] = 1.8308.
@@ -34,8 +34,8 @@ Derivation.
    1e-12, and main() prints that check. theta* = argmin over (mu, log sigma) by Nelder-Mead,
    started from the moment match and from each component, keeping the lowest value.
 3. Fit. Two components (w, m1, m2, s1, s2): 5 unknowns against 15 numbers. The cheap fit needs
-   no inner optimisation. At the seed's theta*, each divergence's gradient in (mu, log sigma)
-   must vanish (10 equations), and its value must equal the seed's D_f* (5 equations).
+   no inner optimisation. At the paper's theta*, each divergence's gradient in (mu, log sigma)
+   must vanish (10 equations), and its value must equal the paper's D_f* (5 equations).
    Least squares converges to the same point from every generic start tried (6 while
    exploring, 3 in derive(); w in {0.3, 0.5, 0.7}, means like (0, 2), (3, -1), stds ~1):
    w = 0.670/0.330, means 2.000/-0.999, stds 1.4153/0.2549. A polish on the full residuals
@@ -61,56 +61,35 @@ Derivation.
    not depend on the factor.
 
 The right-hand train\\test table does not hold exact divergences of the learned Gaussians.
-Evaluated exactly under MIXTURE at the seed's theta-hat, the diagonal reads KL 0.2831, KL-rev
-0.2482, JS 0.1281, Jeffrey 0.5872, Pearson 0.6466, against the seed's 0.2808, 0.2414, 0.1210,
-0.5236, 0.648. Several seed entries lie below the exact minimum D_f* (e.g. KL 0.2808 < 0.2831),
+Evaluated exactly under MIXTURE at the paper's theta-hat, the diagonal reads KL 0.2831, KL-rev
+0.2482, JS 0.1281, Jeffrey 0.5872, Pearson 0.6466, against the paper's 0.2808, 0.2414, 0.1210,
+0.5236, 0.648. Several of the paper's entries lie below the exact minimum D_f* (e.g. KL 0.2808 < 0.2831),
 which no exact value can. Others lie above the exact value (e.g. KL-rev -> Pearson 1.3974 vs
 1.3896). So the paper's right table holds sample-based variational estimates. Outside the
 Jeffrey column they are within ~0.02 of the exact values; the Jeffrey column sits 0.02-0.12
-below. main() prints both tables side by side; compare a reproduction with the exact column, not the seed's.
+below. main() prints both tables side by side; compare a reproduction with the exact column, not the paper's.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy.integrate import quad
 from scipy.optimize import least_squares, minimize
 from scipy.special import logsumexp
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+from reference_numbers import FGAN_TABLE3  # noqa: E402
+
 DIVERGENCES: tuple[str, ...] = ("kl", "reverse_kl", "js", "jeffrey", "pearson")
 _ALIASES = {"kl-rev": "reverse_kl", "kl_rev": "reverse_kl", "rkl": "reverse_kl", "reverse-kl": "reverse_kl"}
 
-# f-GAN Table 3, as transcribed in the seed (/work/shared/seeds/000_aea8ef44ddf14a84.txt).
-# best_fit: exact minimiser theta* = (mu*, sigma*) and D_f(P || Q_theta*).
-# learned: the GAN approach's theta-hat and its objective F(omega-hat, theta-hat).
-# train_test[train][test]: objective values of the model trained with `train`, measured with `test`
-# (as printed; the JS->Pearson entry 0.92160 and Pearson->Pearson 0.648 carry the seed's digits).
-SEED_TABLE3: dict[str, dict] = {
-    "best_fit": {
-        "kl": {"value": 0.2831, "mu": 1.0100, "sigma": 1.8308},
-        "reverse_kl": {"value": 0.2480, "mu": 1.5782, "sigma": 1.6319},
-        "js": {"value": 0.1280, "mu": 1.3070, "sigma": 1.7542},
-        "jeffrey": {"value": 0.5705, "mu": 1.3218, "sigma": 1.7034},
-        "pearson": {"value": 0.6457, "mu": 0.5737, "sigma": 1.9274},
-    },
-    "learned": {
-        "kl": {"objective": 0.2801, "mu": 1.0335, "sigma": 1.8236},
-        "reverse_kl": {"objective": 0.2415, "mu": 1.5624, "sigma": 1.6403},
-        "js": {"objective": 0.1226, "mu": 1.2854, "sigma": 1.7659},
-        "jeffrey": {"objective": 0.5151, "mu": 1.2295, "sigma": 1.8087},
-        "pearson": {"objective": 0.6379, "mu": 0.6157, "sigma": 1.9031},
-    },
-    "train_test": {
-        "kl": {"kl": 0.2808, "reverse_kl": 0.3423, "js": 0.1314, "jeffrey": 0.5447, "pearson": 0.7345},
-        "reverse_kl": {"kl": 0.3518, "reverse_kl": 0.2414, "js": 0.1228, "jeffrey": 0.5794, "pearson": 1.3974},
-        "js": {"kl": 0.2871, "reverse_kl": 0.2760, "js": 0.1210, "jeffrey": 0.5260, "pearson": 0.92160},
-        "jeffrey": {"kl": 0.2869, "reverse_kl": 0.2975, "js": 0.1247, "jeffrey": 0.5236, "pearson": 0.8849},
-        "pearson": {"kl": 0.2970, "reverse_kl": 0.5466, "js": 0.1665, "jeffrey": 0.7085, "pearson": 0.648},
-    },
-}
+# f-GAN Table 3 (the published numbers live in benchmarks/reference_numbers.py, with their source).
+PAPER_TABLE3: dict[str, dict] = FGAN_TABLE3
 
 # The recovered data distribution P (see the module docstring for the evidence).
 MIXTURE: dict[str, tuple[float, ...]] = {"weights": (0.67, 0.33), "means": (2.0, -1.0), "stds": (1.415, 0.255)}
@@ -222,9 +201,9 @@ def best_fit_gaussian(
 # ----------------------------------------------------------------------------------------------
 # The derivation
 # ----------------------------------------------------------------------------------------------
-_SEED_MU = np.array([SEED_TABLE3["best_fit"][d]["mu"] for d in DIVERGENCES])
-_SEED_SIGMA = np.array([SEED_TABLE3["best_fit"][d]["sigma"] for d in DIVERGENCES])
-_SEED_VALUE = np.array([SEED_TABLE3["best_fit"][d]["value"] for d in DIVERGENCES])
+_PAPER_MU = np.array([PAPER_TABLE3["best_fit"][d]["mu"] for d in DIVERGENCES])
+_PAPER_SIGMA = np.array([PAPER_TABLE3["best_fit"][d]["sigma"] for d in DIVERGENCES])
+_PAPER_VALUE = np.array([PAPER_TABLE3["best_fit"][d]["value"] for d in DIVERGENCES])
 
 
 def _unpack(z: np.ndarray) -> tuple[list[float], list[float], list[float]]:
@@ -234,7 +213,7 @@ def _unpack(z: np.ndarray) -> tuple[list[float], list[float], list[float]]:
 
 
 def _stationarity_residuals(z: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """At the seed's theta*, each divergence's gradient in (mu, log sigma) is ~0 and its value is D_f*.
+    """At the paper's theta*, each divergence's gradient in (mu, log sigma) is ~0 and its value is D_f*.
 
     No inner optimisation, hence cheap: 15 residuals from 25 grid integrals.
     """
@@ -243,7 +222,7 @@ def _stationarity_residuals(z: np.ndarray, h: float = 1e-5) -> np.ndarray:
     log_p = _log_mixture(x, weights, means, stds)
     out = []
     for i, name in enumerate(DIVERGENCES):
-        mu, ls = _SEED_MU[i], np.log(_SEED_SIGMA[i])
+        mu, ls = _PAPER_MU[i], np.log(_PAPER_SIGMA[i])
 
         def d(a: float, b: float, name: str = name) -> float:
             return _divergence_on_grid(name, log_p, x, dx, a, float(np.exp(b)))
@@ -251,7 +230,7 @@ def _stationarity_residuals(z: np.ndarray, h: float = 1e-5) -> np.ndarray:
         out += [
             (d(mu + h, ls) - d(mu - h, ls)) / (2 * h),
             (d(mu, ls + h) - d(mu, ls - h)) / (2 * h),
-            d(mu, ls) - _SEED_VALUE[i],
+            d(mu, ls) - _PAPER_VALUE[i],
         ]
     return np.asarray(out)
 
@@ -262,9 +241,9 @@ def table_for(weights: Sequence[float], means: Sequence[float], stds: Sequence[f
 
 
 def residuals(weights: Sequence[float], means: Sequence[float], stds: Sequence[float]) -> np.ndarray:
-    """15 residuals (ours - seed): 5 mu*, then 5 sigma*, then 5 D_f*."""
+    """15 residuals (ours - paper): 5 mu*, then 5 sigma*, then 5 D_f*."""
     t = table_for(weights, means, stds)
-    return np.concatenate([t[:, 0] - _SEED_MU, t[:, 1] - _SEED_SIGMA, t[:, 2] - _SEED_VALUE])
+    return np.concatenate([t[:, 0] - _PAPER_MU, t[:, 1] - _PAPER_SIGMA, t[:, 2] - _PAPER_VALUE])
 
 
 def _fit_full(to_mixture: Callable[[np.ndarray], tuple], z0: Sequence[float], max_nfev: int = 30) -> np.ndarray:
@@ -311,47 +290,71 @@ def derive() -> None:
               + " | ".join(" ".join(f"{v:+5.1f}" for v in part) for part in np.split(r * 1e4, 3)))
 
 
-def print_tables(weights: Sequence[float], means: Sequence[float], stds: Sequence[float]) -> None:
+def tables(weights: Sequence[float], means: Sequence[float], stds: Sequence[float]) -> dict:
+    """Table 3 under the mixture P beside the paper's: the left table (exact best fits) and the right table
+    (exact D_test at the paper's learned fits), with the largest residual of the left one."""
     t = table_for(weights, means, stds)
-    mixture = " + ".join(f"{w:g} N({m:g}, {s:g}^2)" for w, m, s in zip(weights, means, stds))
+    left = {d: {"value": float(t[i, 2]), "mu": float(t[i, 0]), "sigma": float(t[i, 1])} for i, d in enumerate(DIVERGENCES)}
+    right = {tr: {te: f_divergence(te, weights, means, stds, PAPER_TABLE3["learned"][tr]["mu"],
+                                   PAPER_TABLE3["learned"][tr]["sigma"]) for te in DIVERGENCES} for tr in DIVERGENCES}
+    r = np.concatenate([t[:, 0] - _PAPER_MU, t[:, 1] - _PAPER_SIGMA, t[:, 2] - _PAPER_VALUE])
+    i = DIVERGENCES.index("pearson")  # the most tail-sensitive integrand: the grid checked against quad
+    check = (f_divergence("pearson", weights, means, stds, t[i, 0], t[i, 1]),
+             quad_divergence("pearson", weights, means, stds, t[i, 0], t[i, 1]))
+    return {"mixture": {"weights": list(weights), "means": list(means), "stds": list(stds)},
+            "best_fit": left, "train_test_exact": right, "max_residual": float(np.abs(r).max()),
+            "rms_residual": float(np.sqrt(np.mean(r**2))), "pearson_grid_vs_quad": [float(c) for c in check]}
+
+
+def print_tables(result: dict) -> None:
+    m = result["mixture"]
+    mixture = " + ".join(f"{w:g} N({mu:g}, {s:g}^2)" for w, mu, s in zip(m["weights"], m["means"], m["stds"]))
     print(f"== Table 3 (left) under P = {mixture}")
-    header = ("divergence", "D_f* ours", "seed", "mu* ours", "seed", "sigma* ours", "seed")
+    header = ("divergence", "D_f* ours", "paper", "mu* ours", "paper", "sigma* ours", "paper")
     print("  {:11s} {:>10s} {:>7s} {:>9s} {:>7s} {:>11s} {:>7s}".format(*header))
     for i, d in enumerate(DIVERGENCES):
-        print(f"  {d:11s} {t[i, 2]:10.4f} {_SEED_VALUE[i]:7.4f} {t[i, 0]:9.4f} {_SEED_MU[i]:7.4f} "
-              f"{t[i, 1]:11.4f} {_SEED_SIGMA[i]:7.4f}")
-    r = np.concatenate([t[:, 0] - _SEED_MU, t[:, 1] - _SEED_SIGMA, t[:, 2] - _SEED_VALUE])
-    print(f"  max |residual| over the 15 numbers {np.abs(r).max():.1e}, rms {np.sqrt(np.mean(r**2)):.1e}")
+        ours = result["best_fit"][d]
+        print(f"  {d:11s} {ours['value']:10.4f} {_PAPER_VALUE[i]:7.4f} {ours['mu']:9.4f} {_PAPER_MU[i]:7.4f} "
+              f"{ours['sigma']:11.4f} {_PAPER_SIGMA[i]:7.4f}")
+    print(f"  max |residual| over the 15 numbers {result['max_residual']:.1e}, rms {result['rms_residual']:.1e}")
     j = DIVERGENCES.index("js")
-    print(f"  JS convention: D_f with f as printed = 2 JS = {t[j, 2]:.4f} (seed {_SEED_VALUE[j]:.4f}); "
-          f"with a 1/2 it would be {t[j, 2] / 2:.4f}")
-    i = DIVERGENCES.index("pearson")  # the most tail-sensitive integrand
-    grid = f_divergence("pearson", weights, means, stds, t[i, 0], t[i, 1])
-    adaptive = quad_divergence("pearson", weights, means, stds, t[i, 0], t[i, 1])
+    js = result["best_fit"]["js"]["value"]
+    print(f"  JS convention: D_f with f as printed = 2 JS = {js:.4f} (paper {_PAPER_VALUE[j]:.4f}); "
+          f"with a 1/2 it would be {js / 2:.4f}")
+    grid, adaptive = result["pearson_grid_vs_quad"]
     print(f"  grid vs scipy.integrate.quad at Pearson's theta*: {grid:.12f} vs {adaptive:.12f}")
 
-    print("== Table 3 (right): exact D_test(P || N(mu-hat_train, sigma-hat_train^2)) [seed's value in brackets]")
+    print("== Table 3 (right): exact D_test(P || N(mu-hat_train, sigma-hat_train^2)) [the paper's value in brackets]")
     print("  train \\ test " + " ".join(f"{d:>17s}" for d in DIVERGENCES))
     for tr in DIVERGENCES:
-        mu, sg = SEED_TABLE3["learned"][tr]["mu"], SEED_TABLE3["learned"][tr]["sigma"]
-        row = [
-            f"{f_divergence(te, weights, means, stds, mu, sg):.4f} [{SEED_TABLE3['train_test'][tr][te]:.4f}]"
-            for te in DIVERGENCES
-        ]
+        row = [f"{result['train_test_exact'][tr][te]:.4f} [{PAPER_TABLE3['train_test'][tr][te]:.4f}]"
+               for te in DIVERGENCES]
         print(f"  {tr:12s} " + " ".join(f"{c:>17s}" for c in row))
-    print("  (seed entries both below the exact minimum D_f* and above the exact value: sample-based estimates)")
+    print("  (the paper's entries both below the exact minimum D_f* and above the exact value: sample-based estimates)")
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-fit", action="store_true", help="skip the derivation, print the tables under MIXTURE")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Derive the mixture (unless ``--no-fit``), print Table 3 under it; return the tables (JSON-able)."""
     t0 = time.perf_counter()
     print("Recovered mixture P:", MIXTURE)
     if not args.no_fit:
         derive()
-    print_tables(MIXTURE["weights"], MIXTURE["means"], MIXTURE["stds"])
-    print(f"done in {time.perf_counter() - t0:.1f} s")
+    result = tables(MIXTURE["weights"], MIXTURE["means"], MIXTURE["stds"])
+    print_tables(result)
+    result["seconds"] = time.perf_counter() - t0
+    result["settings"] = "tables under the recovered mixture" + ("" if args.no_fit else ", after the derivation")
+    print(f"done in {result['seconds']:.1f} s")
+    return result
+
+
+def main() -> None:
+    run(parse_args())
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/fgan_table3.py                  # the five divergences, ~N min on 2 idle cores
+    python benchmarks/fgan_table3.py                  # the five divergences, ~4.5 min on 2 idle cores
     python benchmarks/fgan_table3.py --epochs 5 kl    # fewer steps / a subset
     python benchmarks/fgan_table3.py --seeds 0 1 2    # mean ± spread over seeds
 
@@ -11,17 +11,16 @@ For each divergence the script trains the experiment config through ``lit_gans.t
 recovered mixture P = 0.67·N(2, 1.415²) + 0.33·N(−1, 0.255²): see ``benchmarks/fgan_mixture_fit.py``)
 and reads the learned (μ̂, |σ̂|) off the generator. It prints them beside
   * the exact best fit (μ*, σ*, D_f*) under our mixture, computed by numerical integration, and
-  * the seed's Table 3: the paper's exact best fit and its learned values,
+  * f-GAN's Table 3: the paper's exact best fit and its learned values (``reference_numbers.FGAN_TABLE3``),
 with the relative errors against the paper's best fit (goal: within 5 %), and the final variational
 bound F of the trained critic on 200k fresh samples beside D_f* (F is a lower bound of D_f(P‖Q_θ̂) ≥ D_f*,
 and tight only if the critic reached T* = f'(p/q)).
 
-Divergence names map to the seed's columns: kl → KL, reverse_kl → KL-rev, jensen_shannon → JS,
+Divergence names map to the paper's columns: kl → KL, reverse_kl → KL-rev, jensen_shannon → JS,
 jeffrey → Jeffrey, pearson → Pearson. Our "jensen_shannon" uses the table's f, which is 2·JS.
 """
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import time
@@ -34,19 +33,13 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # lit_gans, and the sibling scripts (not a package)
+import fgan_mixture_fit  # noqa: E402
 from lit_gans.data import GaussianMixture  # noqa: E402
 from lit_gans.losses import fgan_bound  # noqa: E402
 from lit_gans.training import train  # noqa: E402
 
 DIVERGENCES = {"kl": "kl", "reverse_kl": "reverse_kl", "jensen_shannon": "js", "jeffrey": "jeffrey", "pearson": "pearson"}
-
-
-def _mixture_fit():  # noqa: ANN202  (benchmarks/ is not a package: load the sibling script by path)
-    spec = importlib.util.spec_from_file_location("fgan_mixture_fit", ROOT / "benchmarks" / "fgan_mixture_fit.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def fit_one(divergence: str, seed: int, epochs: int | None, out: Path) -> tuple[float, float, float, float]:
@@ -78,34 +71,48 @@ def final_bound(model: torch.nn.Module, data: GaussianMixture, divergence: str, 
     return float(fgan_bound(model.discriminator(real), model.discriminator(fake), divergence))
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("divergences", nargs="*", help=f"any of {', '.join(DIVERGENCES)} (default: all five)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs (100 batches each)")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "fgan_table3")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.divergences = args.divergences or list(DIVERGENCES)
     unknown = sorted(set(args.divergences) - set(DIVERGENCES))
     if unknown:
         parser.error(f"unknown divergence(s) {unknown}; choose from {list(DIVERGENCES)}")
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train each divergence's experiment for each seed; print and return the table (JSON-able)."""
     torch.set_num_threads(1)  # a 1-D problem: threads only add synchronisation
-    ref = _mixture_fit()
-    mix = ref.MIXTURE
+    mix = fgan_mixture_fit.MIXTURE
+    paper = fgan_mixture_fit.PAPER_TABLE3
     rows = []
     for name in args.divergences:
         col = DIVERGENCES[name]
-        mu_star, sigma_star, d_star = ref.best_fit_gaussian(col, mix["weights"], mix["means"], mix["stds"])
+        mu_star, sigma_star, d_star = fgan_mixture_fit.best_fit_gaussian(col, mix["weights"], mix["means"], mix["stds"])
         runs = [fit_one(name, s, args.epochs, args.out) for s in args.seeds]
         mu = statistics.fmean(r[0] for r in runs)
         sigma = statistics.fmean(r[1] for r in runs)
         bound = statistics.fmean(r[2] for r in runs)
         seconds = sum(r[3] for r in runs)
-        paper = ref.SEED_TABLE3
         rows.append((name, mu, sigma, bound, mu_star, sigma_star, d_star, paper["best_fit"][col], paper["learned"][col],
                      seconds, runs))
         print(f"[{name}] μ̂ {mu:.4f} σ̂ {sigma:.4f} F {bound:.4f} in {seconds:.0f} s", flush=True)
     _print_table(rows, len(args.seeds))
+    epochs = f"{args.epochs} epochs of 100 batches" if args.epochs else "the experiments' 3,000 steps"
+    return {"settings": f"{epochs}, seeds {args.seeds}",
+            "rows": [{"divergence": name, "mu": mu, "sigma": sigma, "bound": bound, "mu_star": mu_s, "sigma_star": sigma_s,
+                      "d_star": d_s, "paper_best_fit": best, "paper_learned": learned, "seconds": seconds,
+                      "per_seed": [{"seed": s, "mu": r[0], "sigma": r[1], "bound": r[2]} for s, r in zip(args.seeds, runs)]}
+                     for name, mu, sigma, bound, mu_s, sigma_s, d_s, best, learned, seconds, runs in rows]}
+
+
+def main() -> None:
+    run(parse_args())
 
 
 def _print_table(rows: list, n_seeds: int) -> None:

@@ -17,8 +17,8 @@ After training, 2,500 samples of the generator (fixed noise) are scored as in VE
 PacGAN Table 1 (`lit_gans.metrics.modes.mode_coverage`, n_std and sample count from conf/metrics/modes):
 modes covered (a mode counts with ≥ 1 high-quality sample, VEEGAN; "≥20" is PacGAN's rule of 20 of
 2,500), % high-quality samples (within 3 std of the nearest centre) and the reverse KL of the mode
-histogram. The table gives mean ± std over seeds beside the published numbers
-(/work/shared/REFERENCE-NUMBERS.md). Their mixtures: PacGAN's released code uses a ring of radius 1 with
+histogram. The table gives mean ± std over seeds beside the published numbers (VEEGAN Table 1, PacGAN
+Table 1; kept with their sources in ``benchmarks/reference_numbers.py``). Their mixtures: PacGAN's released code uses a ring of radius 1 with
 std 0.01 (ours, the Unrolled GAN paper's: radius 2, std 0.02 — the same std/radius ratio, so the same
 problem up to scale) and our grid (spacing 2, std 0.05); their networks and step counts differ from ours.
 
@@ -42,6 +42,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # lit_gans, and the sibling wgan_common (not a package)
+from reference_numbers import MODE_COLLAPSE_2D  # noqa: E402
 from wgan_common import compose_experiment, out_dir  # noqa: E402
 from lit_gans.metrics.modes import ModeCoverage, mode_coverage  # noqa: E402
 from lit_gans.training import train  # noqa: E402
@@ -69,19 +70,21 @@ MODELS = {
 }
 DEFAULT_MODELS = ("gan", "unrolled1", "unrolled5", "unrolled10", "wgan_gp", "gan_minibatch")
 
-# modes / % high quality from REFERENCE-NUMBERS.md (VEEGAN Table 1: 5 runs; PacGAN Table 1: 10 trials)
-PUBLISHED = {
-    "ring8": {
-        "gan": "VEEGAN 1 / 99.3; PacGAN 6.3 / 98.2",
-        "unrolled": "VEEGAN (K=5) 7.6 / 35.6",
-        "others": [("ALI", "VEEGAN 2.8 / 0.13"), ("VEEGAN", "VEEGAN 8 / 52.9"), ("PacGAN4", "PacGAN 7.8 / 95.9")],
-    },
-    "grid25": {
-        "gan": "VEEGAN 3.3 / 0.5; PacGAN 17.3 / 94.8",
-        "unrolled": "VEEGAN (K=5) 23.6 / 16",
-        "others": [("ALI", "VEEGAN 15.8 / 1.6"), ("VEEGAN", "VEEGAN 24.6 / 40"), ("PacGAN4", "PacGAN 24.8 / 93.6")],
-    },
-}
+
+def _published(dataset: str) -> dict[str, Any]:
+    """The published modes / % high quality beside our rows (VEEGAN Table 1: 5 runs; PacGAN Table 1: 10 trials)."""
+    ref = MODE_COLLAPSE_2D[dataset]
+
+    def cell(key: str) -> str:
+        return f"{ref[key][0]:g} / {ref[key][1]:g}"
+
+    return {"gan": f"VEEGAN {cell('GAN (VEEGAN)')}; PacGAN {cell('GAN (PacGAN)')}",
+            "unrolled": f"VEEGAN (K=5) {cell('Unrolled GAN (K=5)')}",
+            "others": [("ALI", f"VEEGAN {cell('ALI')}"), ("VEEGAN", f"VEEGAN {cell('VEEGAN')}"),
+                       ("PacGAN4", f"PacGAN {cell('PacGAN4')}")]}
+
+
+PUBLISHED = {dataset: _published(dataset) for dataset in MODE_COLLAPSE_2D}
 
 
 class Snapshots(L.Callback):
@@ -226,7 +229,7 @@ def print_table(dataset: str, rows: list[tuple[str, Model, list[Run]]], seeds: l
         print(f"{label + ' (published only)':<24}{'':>13}{'':>10}{'':>15}{'':>15}{'':>7}   {ref}")
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(MODELS))
     parser.add_argument("--datasets", nargs="+", default=["ring8"], choices=DATASETS)
@@ -236,9 +239,22 @@ def main() -> None:
     parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE",
                         help="extra Hydra overrides for every run, e.g. model.optimizer_g.lr=1e-3")
     parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/out/mode_collapse")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.columns < 2:
         parser.error("--columns must be >= 2")
+    return args
+
+
+def summary(run: Run, seed: int) -> dict[str, Any]:
+    """One run's numbers, JSON-able (reverse KL is inf for a run without a high-quality sample)."""
+    c = run.coverage
+    return {"seed": seed, "modes": int(c.modes_covered), "modes_pacgan": run.modes_pacgan,
+            "high_quality_pct": 100 * float(c.high_quality_fraction), "reverse_kl": float(c.reverse_kl),
+            "counts": c.counts.tolist(), "seconds": run.seconds, "cpu_seconds": run.cpu_seconds}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Train and score every (dataset, model, seed); print the tables, plot the strips, return the numbers."""
     torch.set_num_threads(1)
     args.out = args.out or out_dir("mode_collapse")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -246,23 +262,36 @@ def main() -> None:
     if args.override:
         steps_note += f", overrides {' '.join(args.override)}"
     total, cpu = time.perf_counter(), time.process_time()
+    result: dict[str, Any] = {"settings": f"{steps_note}, models {' '.join(args.models)}, seeds {args.seeds}",
+                              "datasets": {}, "figures": []}
     for dataset in args.datasets:
         rows = []
         for name in args.models:
             model = MODELS[name]
             runs = []
             for seed in args.seeds:
-                run = train_one(model, dataset, seed, args.steps, args.out, args.columns, tuple(args.override))
-                c = run.coverage
-                print(f"[{dataset} {name} seed {seed}] modes {c.modes_covered} (≥20: {run.modes_pacgan}), "
+                one = train_one(model, dataset, seed, args.steps, args.out, args.columns, tuple(args.override))
+                c = one.coverage
+                print(f"[{dataset} {name} seed {seed}] modes {c.modes_covered} (≥20: {one.modes_pacgan}), "
                       f"HQ {100 * c.high_quality_fraction:.1f} %, reverse KL {c.reverse_kl:.3f}, "
-                      f"counts {c.counts.tolist()}, {run.seconds:.0f} s wall / {run.cpu_seconds:.0f} s cpu", flush=True)
-                runs.append(run)
+                      f"counts {c.counts.tolist()}, {one.seconds:.0f} s wall / {one.cpu_seconds:.0f} s cpu", flush=True)
+                runs.append(one)
             path = args.out / f"{dataset}_{name}.png"
             plot_strip(runs, args.seeds, runs[0].mixture, f"{model.label} on {dataset}", path)
+            result["figures"].append(str(path))
             rows.append((name, model, runs))
         print_table(dataset, rows, args.seeds, steps_note)
+        published = PUBLISHED.get(dataset, {})
+        result["datasets"][dataset] = {
+            "models": [{"name": name, "label": model.label, "published": published.get(model.published, ""),
+                        "runs": [summary(r, seed) for r, seed in zip(runs, args.seeds)]} for name, model, runs in rows],
+            "published_only": [list(pair) for pair in published.get("others", [])]}
     print(f"\nplots in {args.out}; wall time {time.perf_counter() - total:.0f} s, cpu {time.process_time() - cpu:.0f} s")
+    return result
+
+
+def main() -> None:
+    run(parse_args())
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def plot(runs: dict[tuple[str, str], Run], path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="20 generator iterations per run: checks the pipeline")
     parser.add_argument("--g-iters", type=int, default=None, help="generator iterations per run (default 500; quick 20)")
@@ -83,9 +83,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--algorithms", choices=list(ALGORITHMS), nargs="+", default=list(ALGORITHMS))
     parser.add_argument("--generators", choices=list(GENERATORS), nargs="+", default=list(GENERATORS))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.g_iters = args.g_iters or (20 if args.quick else 500)
     args.fid_samples = args.fid_samples or (500 if args.quick else 5000)
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train every (algorithm, generator) pair, write figure.png and numbers.txt; return the numbers (JSON-able)."""
     set_threads(args.threads)
     out = out_dir("wgan_architectures" + ("_quick" if args.quick else ""))
     runs = {(a, g): run_experiment(f"{a}_{g}", f"{a}_arch_{g}", overrides(a, g, args), out)
@@ -102,6 +107,16 @@ def main() -> None:
     text = "\n".join(lines)
     print("\n" + text)
     (out / "numbers.txt").write_text(text + "\n")
+    return {"settings": lines[0], "figures": [str(out / "figure.png")],
+            "runs": [{"algorithm": ALGORITHMS[a][0], "generator": GENERATORS[g],
+                      "g_params": sum(p.numel() for p in run.objects["model"].generator.parameters()),
+                      "fid": run.metrics.get("val/fid", math.nan), "classes": run.metrics.get("val/classes_covered", math.nan),
+                      "class_kl": run.metrics.get("val/class_kl", math.nan), "seconds": run.seconds}
+                     for (a, g), run in runs.items()]}
+
+
+def main() -> None:
+    run(parse_args())
 
 
 if __name__ == "__main__":

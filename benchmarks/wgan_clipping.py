@@ -1,5 +1,5 @@
-"""Weight clipping vs a gradient penalty, seen from the critic (WGAN-GP paper, Gulrajani et al. 2017, Figure 1b;
-the WGAN-GP lecture): where the critic's weights go, and its gradient norms between real and generated images.
+"""Weight clipping vs a gradient penalty, seen from the critic (WGAN-GP paper, Gulrajani et al. 2017, Figure 1b):
+where the critic's weights go, and its gradient norms between real and generated images.
 
 Usage::
 
@@ -81,7 +81,7 @@ def plot(runs: dict[str, Run], path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="20 generator iterations per run: checks the pipeline")
     parser.add_argument("--g-iters", type=int, default=None, help="generator iterations per run (default 400; quick 20)")
@@ -91,14 +91,20 @@ def main() -> None:
     parser.add_argument("--fid-samples", type=int, default=None, help="default 2000; quick 500")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.g_iters = args.g_iters or (20 if args.quick else 400)
     args.every = args.every or (10 if args.quick else 50)
     args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train both critics, write figure.png and numbers.txt; return the numbers (JSON-able)."""
     set_threads(args.threads)
     out = out_dir("wgan_clipping" + ("_quick" if args.quick else ""))
     runs = {name: run_experiment(name, experiment, overrides(args), out) for name, (experiment, _) in RUNS.items()}
     plot(runs, out / "figure.png")
+    rows = []
     lines = [f"Weight clipping vs gradient penalty on MNIST: {args.g_iters} generator iterations per run, the LayerNorm "
              f"DCGAN critic, {'64' if args.paper_nets else args.channels} base filters, seed {args.seed}",
              f"{'run':<34}{'weights at ±c':>14}{'|w| max':>9}{'‖∇f‖ mean':>11}{'std':>8}{'min':>8}{'max':>8}"
@@ -112,10 +118,20 @@ def main() -> None:
                      f"{last['train/critic_grad_norm_mean']:>11.4f}{last['train/critic_grad_norm_std']:>8.4f}"
                      f"{last['train/critic_grad_norm_min']:>8.4f}{last['train/critic_grad_norm_max']:>8.4f}"
                      f"{m.get('val/fid', math.nan):>8.1f}{m.get('val/classes_covered', math.nan):>9.0f}{run.seconds:>8.0f}")
+        at_clip_range = [e["train/critic_weights_at_clip"] for e in history(run) if "train/critic_weights_at_clip" in e]
+        rows.append({"run": RUNS[name][1], "weights_at_clip": math.nan if at_clip is None else at_clip,
+                     "weights_at_clip_range": [min(at_clip_range), max(at_clip_range)] if at_clip_range else None,
+                     "max_abs_weight": w_max, "fid": m.get("val/fid", math.nan), "seconds": run.seconds,
+                     **{k: last[f"train/critic_grad_norm_{k}"] for k in ("mean", "std", "min", "max")}})
     lines.append(f"figure: {out / 'figure.png'}")
     text = "\n".join(lines)
     print("\n" + text)
     (out / "numbers.txt").write_text(text + "\n")
+    return {"settings": lines[0], "figures": [str(out / "figure.png")], "runs": rows}
+
+
+def main() -> None:
+    run(parse_args())
 
 
 if __name__ == "__main__":

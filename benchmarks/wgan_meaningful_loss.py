@@ -107,7 +107,7 @@ def plot(results: list[dict], runs: list[Run], path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="60 generator iterations each, FID every 20: checks the pipeline")
     parser.add_argument("--g-iters", type=int, default=None, help="generator iterations per run (default 800; quick 60)")
@@ -120,10 +120,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--only", choices=list(ESTIMATES), nargs="+", default=list(ESTIMATES))
     parser.add_argument("--analyse-only", action="store_true", help="re-read the runs of an earlier call, train nothing")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.g_iters = args.g_iters or (60 if args.quick else 800)
     args.every = args.every or (20 if args.quick else 50)
     args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train (or re-read) both runs, write figure.png and numbers.txt; return the numbers (JSON-able)."""
     set_threads(args.threads)
     out = out_dir("wgan_meaningful_loss" + ("_quick" if args.quick else ""))
     if args.analyse_only:
@@ -148,6 +153,17 @@ def main() -> None:
     text = "\n".join(lines)
     print("\n" + text)
     (out / "numbers.txt").write_text(text + "\n")
+    keys = ("rho", "p", "rho_late", "peak_it", "final_fid", "best_fid", "classes", "final_est", "seconds")
+    return {"settings": lines[0], "figures": [str(out / "figure.png")],
+            "runs": [{"kind": r["kind"], "label": r["label"], "first_fid": float(r["fid"][0]),
+                      **{k: float(r[k]) for k in keys},
+                      "fid_points": [[float(i), float(e), float(f)] for i, e, f in
+                                     zip(r["fid_it"], at(r["it"], r["filtered"], r["fid_it"]), r["fid"])]}
+                     for r in results]}
+
+
+def main() -> None:
+    run(parse_args())
 
 
 if __name__ == "__main__":

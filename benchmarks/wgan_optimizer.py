@@ -79,7 +79,7 @@ def plot(runs: dict[str, Run], path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="20 generator iterations per run: checks the pipeline")
     parser.add_argument("--g-iters", type=int, default=None, help="generator iterations per run (default 400; quick 20)")
@@ -90,10 +90,15 @@ def main() -> None:
     parser.add_argument("--fid-samples", type=int, default=None, help="default 2000; quick 500")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.g_iters = args.g_iters or (20 if args.quick else 400)
     args.lrs = args.lrs or ([5e-5] if args.quick else [5e-5, 5e-4])
     args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train each (optimizer, lr) run, write figure.png and numbers.txt; return the numbers (JSON-able)."""
     set_threads(args.threads)
     out = out_dir("wgan_optimizer" + ("_quick" if args.quick else ""))
     runs = {f"{opt} lr {lr:g}": run_experiment(f"{opt}_lr{lr:g}", f"wgan_{opt}", overrides(lr, args), out)
@@ -111,6 +116,12 @@ def main() -> None:
     text = "\n".join(lines)
     print("\n" + text)
     (out / "numbers.txt").write_text(text + "\n")
+    return {"settings": lines[0], "figures": [str(out / "figure.png")],
+            "runs": [{"run": name, **summarise(run)} for name, run in runs.items()]}
+
+
+def main() -> None:
+    run(parse_args())
 
 
 if __name__ == "__main__":

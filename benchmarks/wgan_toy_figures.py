@@ -205,7 +205,7 @@ def _slope(fn: Any, x: torch.Tensor) -> torch.Tensor:
     return grad.squeeze(1)
 
 
-def figure2(batches: int | None, out: Path, path: Path) -> None:
+def figure2(batches: int | None, out: Path, path: Path) -> dict[str, float]:
     """Train the GAN discriminator and the WGAN critic against the frozen N(5, 1); plot and print saturation."""
     overrides = [f"data.num_samples={batches * 256}"] if batches else []
     critic, _, s_critic = run("wgan_figure2", out / "figure2_wgan", *overrides)
@@ -240,6 +240,10 @@ def figure2(batches: int | None, out: Path, path: Path) -> None:
           f"f is linear over [-3, 8] "
           f"to {nonlinearity:.1%} of its range (slope {linear[0]:.2e})")
     _plot_figure2(x_np, d.numpy(), f_np, path)
+    return {"batches": batches, "saturated_fraction": saturated, "mean_d_fake": float(l_fake.sigmoid().mean()),
+            "slope_at_fakes": {k: float(v) for k, v in at_fake.items()}, "slope_at_fakes_relative": relative,
+            "slope_min_over_max": flattest, "minimax_slope_optimal_d": optimal_minimax,
+            "critic_nonlinearity": nonlinearity, "critic_slope": float(linear[0])}
 
 
 def _plot_figure2(x: np.ndarray, d: np.ndarray, f: np.ndarray, path: Path) -> None:
@@ -266,11 +270,15 @@ def _plot_figure2(x: np.ndarray, d: np.ndarray, f: np.ndarray, path: Path) -> No
     plt.close(fig)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 θ values and fewer steps (smoke run)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "wgan_toy")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def run_all(args: argparse.Namespace) -> dict:
+    """Both figures and their numbers; returns them (JSON-able)."""
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # one line of banner per run, 30 runs
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     torch.set_num_threads(1)  # tiny networks: one thread is fastest, and leaves the other core alone
@@ -278,11 +286,29 @@ def main() -> None:
     runs = args.out / "runs"
     start = time.perf_counter()
     thetas = QUICK_THETAS if args.quick else THETAS
-    est = parallel_lines_estimates(thetas, batches=300 if args.quick else 1000, out=runs)
+    batches = 300 if args.quick else 1000
+    est = parallel_lines_estimates(thetas, batches=batches, out=runs)
     traces = learning_theta(batches=500 if args.quick else None, out=runs)
     plot_parallel_lines(thetas, est, traces, args.out / "parallel_lines.png")
-    figure2(batches=300 if args.quick else None, out=runs, path=args.out / "figure2.png")
-    print(f"\nWrote {args.out / 'parallel_lines.png'} and {args.out / 'figure2.png'}; wall time {time.perf_counter() - start:.0f} s")
+    fig2 = figure2(batches=300 if args.quick else None, out=runs, path=args.out / "figure2.png")
+    seconds = time.perf_counter() - start
+    print(f"\nWrote {args.out / 'parallel_lines.png'} and {args.out / 'figure2.png'}; wall time {seconds:.0f} s")
+    exact = parallel_lines_divergences(np.asarray(thetas))
+    return {"settings": f"{len(thetas)} θ values, critics trained {batches} batches against a frozen g_θ"
+                        + ("; θ learned over 500 batches" if args.quick else "; θ learned over the configured 3,000 batches"),
+            "figures": [str(args.out / "parallel_lines.png"), str(args.out / "figure2.png")],
+            "estimates": [{"theta": t, "w": float(w), "em": float(em), "js": float(js), "js_estimate": float(jse),
+                           "grad_wgan": float(gw), "grad_minimax": float(gm), "grad_ns": float(gn)}
+                          for t, w, em, js, jse, gw, gm, gn in zip(thetas, exact.w, est["em"], exact.js, est["js"],
+                                                                   est["grad_wgan"], est["grad_minimax"], est["grad_ns"])],
+            "k_hat": float(est["k_hat"]),
+            "theta_learned": {name: {"after": {n: t[n * 5 - 1] for n in (10, 50, 100, 200, 400, 1000) if n * 5 <= len(t)},
+                                     "final": t[-1], "min_abs": min(map(abs, t))} for name, t in traces.items()},
+            "figure2": fig2, "seconds": seconds}
+
+
+def main() -> None:
+    run_all(parse_args())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """What weight clipping does to a WGAN critic, beside a gradient penalty (Gulrajani et al. 2017, Figure 1b).
 
-The WGAN-GP paper (and the WGAN-GP lecture, seed 001) shows two failure signs of clipping: the weights pile up
+The WGAN-GP paper (Section 3, Figure 1) shows two failure signs of clipping: the weights pile up
 at the clipping bounds ±c, and the critic's gradient norms on points between the real and the generated data
 vanish or explode instead of staying near 1. `CriticDiagnostics` measures both during training:
 
