@@ -61,7 +61,8 @@ def generate(model: AdversarialModule, z: Tensor, batch_size: int = 500) -> Tens
 
 
 @torch.no_grad()
-def sample_arrays(model: AdversarialModule, n: int, generator: torch.Generator, batch_size: int = 500) -> dict[str, Tensor]:
+def sample_arrays(model: AdversarialModule, n: int, generator: torch.Generator,
+                  batch_size: int = 500) -> dict[str, Tensor]:
     """n samples with what made them, reproducible with a seeded CPU ``generator``: ``images`` (N, C, H, W) in
     [-1, 1], the noise ``z`` (N, latent_dim) and, for a conditional model, its `condition_arrays` (cGAN, AC-GAN:
     ``labels`` (N,); InfoGAN: ``codes_categorical`` (N, J), ``codes_continuous`` (N, C)), one row per image."""
@@ -71,7 +72,8 @@ def sample_arrays(model: AdversarialModule, n: int, generator: torch.Generator, 
     parts = []
     for size in (len(part) for part in torch.arange(n).split(batch_size)):
         fake = model.sample_fake(size, generator=generator)  # Labeled(images, conditions, z)
-        parts.append({"images": fake.images} | ({"z": fake.z} if fake.z is not None else {}) | model.condition_arrays(fake))
+        noise = {"z": fake.z} if fake.z is not None else {}
+        parts.append({"images": fake.images} | noise | model.condition_arrays(fake))
     return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
 
 

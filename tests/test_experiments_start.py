@@ -37,7 +37,8 @@ def no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_experiment_builds_its_trainer_and_callbacks(compose_cfg: Compose, name: str,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     no_gpu(monkeypatch)
-    cfg = as_composed(compose_cfg(f"experiment={name}", quiet=False))  # the experiment's own callbacks, metrics and loggers
+    # the experiment's own callbacks, metrics and loggers
+    cfg = as_composed(compose_cfg(f"experiment={name}", quiet=False))
     if str(cfg.trainer.accelerator) in GPU:  # pinned to a GPU: refused with the fix, then built as the fix says
         with pytest.raises(RuntimeError, match=rf"experiment={name}.*trainer=cpu"):
             check_accelerator(cfg)

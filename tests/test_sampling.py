@@ -185,12 +185,13 @@ def test_every_model_exports_its_noise_and_conditions(compose_cfg: Compose, name
 
 @needs_mnist
 def test_sample_cli_exports_infogan_codes_reproducibly(compose_cfg: Compose, tmp_path: Path) -> None:
-    _, objects = train(compose_cfg("model=infogan", "data=mnist", "trainer.limit_train_batches=2", "trainer.limit_val_batches=0",
-                                   "callbacks=model_checkpoint", "data.download=false"))
+    _, objects = train(compose_cfg("model=infogan", "data=mnist", "trainer.limit_train_batches=2",
+                                   "trainer.limit_val_batches=0", "callbacks=model_checkpoint", "data.download=false"))
     ckpt = Path(objects["trainer"].checkpoint_callback.best_model_path)
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfgs = [compose("sample", overrides=[f"ckpt_path={ckpt}", "n=20", f"out={tmp_path / name}"]) for name in ("a.npz", "b.npz")]
+        cfgs = [compose("sample", overrides=[f"ckpt_path={ckpt}", "n=20", f"out={tmp_path / name}"])
+                for name in ("a.npz", "b.npz")]
     GlobalHydra.instance().clear()
     sample_main = _sample_app()
     for cfg in cfgs:

@@ -22,7 +22,8 @@ class PeriodicCheckpoint(ModelCheckpoint):
                  train_time_interval: timedelta | None = None, **kwargs: Any) -> None:
         if train_time_interval is not None:
             raise ValueError("callbacks.model_checkpoint.train_time_interval never triggers a save under manual "
-                             "optimization (Lightning 2.6); set callbacks.model_checkpoint.every_n_train_steps instead.")
+                             "optimization (Lightning 2.6); set callbacks.model_checkpoint.every_n_train_steps "
+                             "instead.")
         steps = every_n_train_steps or 0
         # Lightning's own validation sees one trigger; the epoch trigger is restored below
         super().__init__(*args, every_n_epochs=None if steps else every_n_epochs, every_n_train_steps=steps or None,

@@ -171,7 +171,7 @@ class AdversarialModule(L.LightningModule):
         """Just the images of `sample_fake` (metrics and sample grids)."""
         return images_of(self.sample_fake(n, generator=generator))
 
-    condition_kind: str | None = None  # what a conditional variant's fakes carry: "label" (cGAN, AC-GAN), "code" (InfoGAN)
+    condition_kind: str | None = None  # what conditional variants' fakes carry: "label" (cGAN, AC-GAN), "code" (InfoGAN)
 
     def condition_arrays(self, samples: Any) -> dict[str, Tensor]:
         """What a fake batch of `sample_fake` was conditioned on, as named arrays with one row per image (exports

@@ -34,11 +34,12 @@ def test_saves_every_n_steps_and_at_every_epoch_end(compose_cfg: Callable[..., D
     monkeypatch.setattr(PeriodicCheckpoint, "_save_checkpoint",
                         lambda self, trainer, path: (steps.append(trainer.global_step), save(self, trainer, path))[1])
     # GAN (n_critic 1): 2 optimizer steps a batch, 3 batches an epoch -> epochs end at global steps 6 and 12
-    cfg = compose_cfg("model=gan", "data=ring8", "batch_size=16", "trainer.limit_train_batches=3", "trainer.max_epochs=2",
-                      "trainer.limit_val_batches=0", "callbacks=model_checkpoint", f"callbacks.model_checkpoint.every_n_epochs={every_n_epochs}",
+    cfg = compose_cfg("model=gan", "data=ring8", "batch_size=16", "trainer.limit_train_batches=3",
+                      "trainer.max_epochs=2", "trainer.limit_val_batches=0", "callbacks=model_checkpoint",
+                      f"callbacks.model_checkpoint.every_n_epochs={every_n_epochs}",
                       "callbacks.model_checkpoint.every_n_train_steps=4")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message="Using ModelCheckpoint")  # Lightning's manual-optimization warning is muted
+    with warnings.catch_warnings():  # Lightning's manual-optimization warning is muted
+        warnings.filterwarnings("error", message="Using ModelCheckpoint")
         _, objects = train(cfg)
     assert steps == saved_at  # step 12 is both triggers' and is written once
     assert Path(objects["trainer"].checkpoint_callback.best_model_path).name == "last.ckpt"
