@@ -7,11 +7,11 @@ from typing import Callable
 import lightning as L
 import pytest
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 from helpers import config_names
 from lit_gans.callbacks import PeriodicCheckpoint
+from lit_gans.trainer_args import build_trainer, check_trainer_config
 from lit_gans.training import check_accelerator, instantiate_dict, instantiate_loggers, instantiate_metrics, train
 
 Compose = Callable[..., DictConfig]
@@ -44,10 +44,11 @@ def test_every_experiment_builds_its_trainer_and_callbacks(compose_cfg: Compose,
             check_accelerator(cfg)
         cfg = as_composed(compose_cfg(f"experiment={name}", "trainer=cpu", quiet=False))
     check_accelerator(cfg)
+    check_trainer_config(cfg)
     callbacks = instantiate_dict(cfg.get("callbacks")) + instantiate_metrics(cfg.get("metrics"))
     expected = [key for key, c in (cfg.get("callbacks") or {}).items() if isinstance(c, DictConfig) and "_target_" in c]
     assert len(callbacks) == len(expected) + bool(cfg.get("metrics"))
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=instantiate_loggers(cfg.get("logger")) or False)
+    trainer = build_trainer(cfg.trainer, callbacks, instantiate_loggers(cfg.get("logger")))  # as train() builds it
     assert isinstance(trainer, L.Trainer)
     assert all(c in trainer.callbacks for c in callbacks)
     assert isinstance(trainer.checkpoint_callback, PeriodicCheckpoint) == ("model_checkpoint" in expected)
