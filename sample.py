@@ -3,7 +3,14 @@
     n=64                    a PNG grid of 64 samples (default); conditional models: one row per
                             class; InfoGAN: categorical code x continuous-code traversal
     mode=interpolate        latent interpolation strips (slerp for Gaussian z)
-    n=10000 out=x.npz       a uint8 array (N, H, W, C) for other tools
+    n=10000 out=x.npz       arrays for other tools, one row per image, the same for the same seed:
+                              images             (N, H, W, C) uint8
+                              z                  (N, latent_dim) float32, the noise G read
+                              labels             (N,) int64, the class each image was asked for (cGAN, AC-GAN)
+                              codes_categorical  (N, J) int64, InfoGAN's categorical codes (column 0: the first)
+                              codes_continuous   (N, C) float32, InfoGAN's continuous codes
+                            (a model's `condition_arrays` names what it is conditioned on, so a new
+                            conditional model's exports carry its conditions too)
 """
 
 from pathlib import Path
@@ -14,7 +21,7 @@ import torch
 from omegaconf import DictConfig
 from torchvision.utils import save_image
 
-from lit_gans.sampling import generate, grid_rows, interpolation_latents, load_model, to_uint8_nhwc
+from lit_gans.sampling import generate, grid_rows, interpolation_latents, load_model, sample_arrays, to_uint8_nhwc
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="sample")
@@ -23,20 +30,21 @@ def main(cfg: DictConfig) -> Path:
     gen = torch.Generator().manual_seed(cfg.seed)
     out = Path(cfg.out) if cfg.out else Path(cfg.ckpt_path).resolve().parent.parent / "samples" / f"{cfg.mode}.png"
     conditional = hasattr(model, "sample_grid")  # cGAN / AC-GAN labels or InfoGAN codes besides z
-    z = None
     if cfg.mode not in ("grid", "interpolate"):
         raise ValueError(f"mode must be 'grid' or 'interpolate', got {cfg.mode!r}.")
     if cfg.mode == "interpolate" and conditional:
         raise ValueError(f"mode=interpolate walks the latent z of unconditional models; {type(model).__name__} also "
                          "takes labels / codes: use mode=grid (a row per class, or InfoGAN's code traversal).")
+    extra: dict[str, torch.Tensor] = {}  # written beside the images in a .npz
     with torch.no_grad():
         if cfg.mode == "interpolate":
             z, nrow = interpolation_latents(model, cfg.rows, cfg.steps, gen), cfg.steps
-            images = generate(model, z)
-        elif conditional and out.suffix != ".npz":  # a row per class; InfoGAN: code x traversal
+            images, extra = generate(model, z), {"z": z}
+        elif out.suffix == ".npz":  # n samples with the z and the labels / codes that made them
+            extra, nrow = sample_arrays(model, cfg.n, gen), 0
+            images = extra.pop("images")
+        elif conditional:  # a row per class; InfoGAN: code x traversal
             images, nrow = model.sample_grid(cfg.seed)
-        elif conditional:  # n samples with random labels / codes
-            images, nrow = torch.cat([model.sample_images(len(c), gen) for c in torch.arange(cfg.n).split(500)]), 0
         else:
             z, nrow = model.sample_latent(cfg.n, generator=gen), grid_rows(cfg.n)
             images = generate(model, z)
@@ -46,8 +54,7 @@ def main(cfg: DictConfig) -> Path:
                          "sample.py writes image grids and arrays only.")
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
-        arrays = {"images": to_uint8_nhwc(images).numpy()} | ({"z": z.cpu().numpy()} if z is not None else {})
-        np.savez_compressed(out, **arrays)
+        np.savez_compressed(out, images=to_uint8_nhwc(images).numpy(), **{k: v.cpu().numpy() for k, v in extra.items()})
     else:
         save_image(images, out, nrow=nrow, normalize=True, value_range=(-1, 1))
     print(out)

@@ -60,6 +60,23 @@ def generate(model: AdversarialModule, z: Tensor, batch_size: int = 500) -> Tens
     return torch.cat([model.generator(part) for part in z.split(batch_size)])
 
 
+@torch.no_grad()
+def sample_arrays(model: AdversarialModule, n: int, generator: torch.Generator,
+                  batch_size: int = 500) -> dict[str, Tensor]:
+    """n samples with what made them, reproducible with a seeded CPU ``generator``: ``images`` (N, C, H, W) in
+    [-1, 1], the noise ``z`` (N, latent_dim) and, for a conditional model, its `condition_arrays` (cGAN, AC-GAN:
+    ``labels`` (N,); InfoGAN: ``codes_categorical`` (N, J), ``codes_continuous`` (N, C)), one row per image."""
+    if model.condition_kind is None:  # G(z): one draw of z, as sample grids and earlier exports did
+        z = model.sample_latent(n, generator=generator)
+        return {"images": generate(model, z, batch_size), "z": z}
+    parts = []
+    for size in (len(part) for part in torch.arange(n).split(batch_size)):
+        fake = model.sample_fake(size, generator=generator)  # Labeled(images, conditions, z)
+        noise = {"z": fake.z} if fake.z is not None else {}
+        parts.append({"images": fake.images} | noise | model.condition_arrays(fake))
+    return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
+
+
 def to_uint8_nhwc(images: Tensor) -> Tensor:
     """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8, the layout other tools (torch-fidelity, numpy) expect."""
     return to_uint8(images).permute(0, 2, 3, 1).contiguous()

@@ -6,6 +6,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
@@ -91,11 +92,30 @@ def check_resume(cfg: DictConfig, model: L.LightningModule, ckpt: dict[str, Any]
         )
 
 
+def check_accelerator(cfg: DictConfig) -> None:
+    """Fail before anything is built when the trainer asks for a GPU this machine lacks (Lightning would stop
+    later with "No supported gpu backend found!"), naming the experiment and the CPU override."""
+    accelerator = str(cfg.trainer.get("accelerator", "auto")).lower()
+    if accelerator not in ("gpu", "cuda", "mps"):
+        return
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if {"gpu": cuda or mps, "cuda": cuda, "mps": mps}[accelerator]:
+        return
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    chosen = ", ".join(f"{group}={choices[group]}" for group in ("experiment", "trainer") if choices.get(group))
+    raise RuntimeError(
+        f"trainer.accelerator={accelerator}: the run's config{f' ({chosen})' if chosen else ''} is set for a GPU, and "
+        "this machine has none (torch.cuda.is_available() is False). Run it on the CPU by adding trainer=cpu (or "
+        "trainer.accelerator=cpu) to the command line; a CPU may also need a smaller data.num_workers."
+    )
+
+
 def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     """Fit the configured model; returns (final logged metrics, the objects built).
 
     With ``optimized_metric`` set (sweeps), that metric must be among the final metrics: an Optuna
     trial needs a number, so a run that never logged it fails here, naming what was logged."""
+    check_accelerator(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     check_trainer_config(cfg)

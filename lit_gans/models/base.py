@@ -32,10 +32,12 @@ Logs = dict[str, Tensor]
 
 
 class Labeled(NamedTuple):
-    """Images with what they are conditioned on: class labels (cGAN, AC-GAN) or latent codes (InfoGAN)."""
+    """Images with what they are conditioned on: class labels (cGAN, AC-GAN) or latent codes (InfoGAN);
+    fakes also carry the noise z they were drawn from (exports write it; real batches have none)."""
 
     images: Tensor
     labels: Any
+    z: Tensor | None = None
 
 
 def images_of(samples: Any) -> Tensor:
@@ -168,6 +170,19 @@ class AdversarialModule(L.LightningModule):
     def sample_images(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Just the images of `sample_fake` (metrics and sample grids)."""
         return images_of(self.sample_fake(n, generator=generator))
+
+    condition_kind: str | None = None  # what conditional variants' fakes carry: "label" (cGAN, AC-GAN), "code" (InfoGAN)
+
+    def condition_arrays(self, samples: Any) -> dict[str, Tensor]:
+        """What a fake batch of `sample_fake` was conditioned on, as named arrays with one row per image (exports
+        write them beside the images): ``{"labels": (N,) int64}`` for class labels, ``{}`` for unconditional
+        variants. A variant whose conditions are not one tensor of labels (InfoGAN's codes) names its own."""
+        if not isinstance(samples, Labeled):
+            return {}
+        if isinstance(samples.labels, Tensor):
+            return {"labels": samples.labels}
+        raise NotImplementedError(f"{type(self).__name__} conditions its samples on a {type(samples.labels).__name__}: "
+                                  "override condition_arrays to name its parts for exports (see InfoGAN's).")
 
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)

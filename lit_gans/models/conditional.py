@@ -56,7 +56,7 @@ class LabelConditioned(AdversarialModule):
 
     def sample_fake(self, n: int, generator: torch.Generator | None = None) -> Labeled:
         z, labels = self.sample_latent(n, generator=generator), self.sample_labels(n, generator=generator)
-        return Labeled(self.generator(z, labels), labels)
+        return Labeled(self.generator(z, labels), labels, z)
 
     def sample_for_class(self, n: int, k: int, generator: torch.Generator | None = None) -> Tensor:
         z = self.sample_latent(n, generator=generator)

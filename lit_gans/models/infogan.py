@@ -97,7 +97,12 @@ class InfoGAN(AdversarialModule):
     def sample_fake(self, n: int, generator: torch.Generator | None = None) -> Labeled:
         z = self.sample_latent(n, generator=generator)  # on a CPU generator when given: reproducible
         codes = self.sample_codes(n, generator=generator)
-        return Labeled(self.generator(self.generator_input(z, codes)), codes)
+        return Labeled(self.generator(self.generator_input(z, codes)), codes, z)
+
+    def condition_arrays(self, samples: Labeled) -> dict[str, Tensor]:
+        """The codes as exports write them: ``codes_categorical`` (N, J) int64, the index of each categorical
+        code (column 0: the first, e.g. the digit type), and ``codes_continuous`` (N, C) float."""
+        return {"codes_categorical": samples.labels.categorical, "codes_continuous": samples.labels.continuous}
 
     def sample_for_class(self, n: int, k: int, generator: torch.Generator | None = None) -> Tensor:
         """n images with the first categorical code fixed to k (the code-accuracy metric)."""

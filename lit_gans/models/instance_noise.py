@@ -38,7 +38,8 @@ def instance_noise_std(step: int, sigma: float, anneal_steps: int, schedule: str
 
 def add_instance_noise(samples: Any, std: float) -> Any:
     """``samples`` with N(0, std²) added to its images: a tensor, or every image-shaped tensor field of a
-    NamedTuple batch (`Labeled` images, both of Cramér's generator batches; labels and codes untouched)."""
+    NamedTuple batch (`Labeled` images, both of Cramér's generator batches; labels, codes and the noise z that
+    made the fakes untouched, also when z has the data's shape)."""
     if std == 0:
         return samples
     if isinstance(samples, Tensor):
@@ -47,5 +48,5 @@ def add_instance_noise(samples: Any, std: float) -> Any:
     return samples._replace(**{
         name: value + std * torch.randn_like(value)
         for name, value in samples._asdict().items()
-        if isinstance(value, Tensor) and value.shape == shape and value.is_floating_point()
+        if name != "z" and isinstance(value, Tensor) and value.shape == shape and value.is_floating_point()
     })

@@ -31,9 +31,10 @@ def test_noise_is_added_to_images_only() -> None:
     torch.manual_seed(0)
     noisy = add_instance_noise(x, 0.5)
     assert noisy.std().item() == pytest.approx(0.5, rel=0.05) and noisy.mean().abs() < 0.05
-    labeled = Labeled(torch.zeros(8, 2), torch.arange(8))
+    labeled = Labeled(torch.zeros(8, 2), torch.arange(8), z=torch.zeros(8, 2))  # z as wide as the 2-D data
     out = add_instance_noise(labeled, 0.5)
     assert not torch.equal(out.images, labeled.images) and torch.equal(out.labels, labeled.labels)
+    assert torch.equal(out.z, labeled.z)
     assert add_instance_noise(labeled, 0.0) is labeled  # off: nothing drawn, nothing changed
 
 
