@@ -25,6 +25,7 @@ from lit_gans.checkpoints import check_hyper_parameters, read_checkpoint
 from lit_gans.losses import Objective, gradient_penalty
 from lit_gans.models.historical_averaging import HistoricalAverage, check_historical_averaging
 from lit_gans.models.instance_noise import add_instance_noise, instance_noise_std
+from lit_gans.models.packing import pack_samples, packed_discriminator_config
 from lit_gans.models.rng import collect_rng_states, set_rng_states
 from lit_gans.networks import MinibatchDiscrimination, has_batch_norm
 
@@ -78,6 +79,11 @@ class AdversarialModule(L.LightningModule):
         historical_averaging: ``{weight, players}``: each listed player ("d", "g"; default both) adds
             weight·‖θ − (1/t) Σ_{i≤t} θ[i]‖² to its loss (Salimans et al. 2016, Section 3.3); the averages are
             saved in checkpoints. None (default) disables it.
+        pack: m of PacGAN (Lin et al. 2018): D scores packs of m consecutive samples concatenated on the channel
+            axis, real and fake, in both players' steps and in validation (`lit_gans.models.packing`); its input
+            layer is built with m·C channels. 1 (default) is the plain D. ``batch_size`` must be a multiple of m.
+            With a gradient penalty, x̂ interpolates real and fake *packs* (one ε per pack) and the norm is that of
+            ∇ over the whole packed input: the Lipschitz constraint of the packed critic, on X^m.
         nan_check_every_n_batches: raise a clear error when a loss is not finite (0 disables).
             Each check synchronises with the device; once the weights are NaN every later loss is
             too, so a sparse check still catches divergence within a few batches.
@@ -101,6 +107,7 @@ class AdversarialModule(L.LightningModule):
         instance_noise: Mapping[str, Any] | None = None,
         feature_matching: str | None = None,
         historical_averaging: Mapping[str, Any] | None = None,
+        pack: int = 1,
     ) -> None:
         super().__init__()
         # collects subclass arguments too (e.g. WGAN's clip_value). logger=False: train() logs the whole resolved
@@ -119,6 +126,11 @@ class AdversarialModule(L.LightningModule):
                 raise ValueError(f"instance_noise takes {{sigma >= 0, anneal_steps >= 1, schedule}}, got {dict(instance_noise)}.")
             instance_noise_std(0, instance_noise.get("sigma", 0.0), 1, instance_noise.get("schedule", "linear"))  # check the name
         check_historical_averaging(historical_averaging)
+        if not isinstance(pack, int) or pack < 1:
+            raise ValueError(f"model.pack (PacGAN's m) must be an integer >= 1, got {pack!r}.")
+        if pack > 1 and self.packing_unsupported:
+            raise ValueError(f"{type(self).__name__} does not support PacGAN packing (model.pack={pack}): "
+                             f"{self.packing_unsupported} Set model.pack=1.")
         self._history = {which: HistoricalAverage() for which in self._averaged_players()}
         self.automatic_optimization = False
         self.generator = self.build_generator(generator)
@@ -200,7 +212,8 @@ class AdversarialModule(L.LightningModule):
         return instantiate(cfg)
 
     def build_discriminator(self, cfg: Mapping[str, Any]) -> nn.Module:
-        return instantiate(cfg)
+        """D from its config, its input widened to m·C channels when packing (``pack`` = m)."""
+        return instantiate(packed_discriminator_config(cfg, self.hparams.get("pack", 1)))
 
     def generator_parameters(self) -> Iterator[nn.Parameter]:
         """What ``optimizer_g`` updates."""
@@ -211,8 +224,20 @@ class AdversarialModule(L.LightningModule):
         return self.discriminator.parameters()
 
     def d_scores(self, samples: Any) -> Tensor:
-        """D's scores (B,) of a real or fake batch as the hooks take it."""
-        return self.discriminator(samples)
+        """D's scores of a real or fake batch as the hooks take it: (B,), or (B/m,) for PacGAN's packs of m."""
+        return self.d_forward(self.packed(images_of(samples)))
+
+    def d_forward(self, x: Tensor) -> Tensor:
+        """D on its input as built (already packed): the one place D's forward is called, so that Unrolled GAN
+        can substitute its parameters."""
+        return self.discriminator(x)
+
+    def packed(self, images: Tensor) -> Tensor:
+        """(B, C, ...) -> (B/m, m·C, ...) for ``pack`` = m (PacGAN); unchanged for m = 1."""
+        return pack_samples(images, self.hparams.get("pack", 1))
+
+    # a reason, in the variants whose discriminator cannot take PacGAN's packs (refused at construction)
+    packing_unsupported: str | None = None
 
     def discriminator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
         """Loss to minimise for D on a real and a (detached) fake batch, and values to log."""
@@ -253,7 +278,8 @@ class AdversarialModule(L.LightningModule):
             logs[f"train/{self.objective.estimate_name}"] = self.objective.estimate(d_real, d_fake)
         if self.objective.gp_weight > 0:
             scaler = self.grad_scaler()  # float16: scale the scores before autograd.grad (PyTorch's AMP recipe)
-            gp = gradient_penalty(self.d_scores, images_of(real), images_of(fake),  # d_scores: unrolled D too
+            # on packs (one ε per pack, ‖∇‖ over the packed input); d_forward: unrolled D too
+            gp = gradient_penalty(self.d_forward, self.packed(images_of(real)), self.packed(images_of(fake)),
                                   one_sided=self.objective.gp_one_sided,
                                   grad_scale=scaler.scale(torch.ones((), device=self.device)) if scaler else 1.0)
             loss = loss + self.objective.gp_weight * gp
@@ -307,6 +333,14 @@ class AdversarialModule(L.LightningModule):
         """What D sees in training: ``samples`` plus the current instance noise (validation sees clean data)."""
         return add_instance_noise(samples, self.current_instance_noise_std())
 
+    def on_fit_start(self) -> None:
+        """Fail before the first step when the batch cannot be cut into PacGAN's packs."""
+        m = self.hparams.get("pack", 1)
+        batch_size = getattr(getattr(self.trainer, "datamodule", None), "batch_size", None)
+        if m > 1 and isinstance(batch_size, int) and batch_size % m:
+            raise ValueError(f"model.pack={m} packs D's input in groups of {m} samples, but batch_size={batch_size}: "
+                             f"set batch_size to a multiple of {m}, e.g. batch_size={batch_size // m * m or m}.")
+
     def on_train_start(self) -> None:
         """Give every DDP rank its own random stream. All ranks start from one RNG state (the same seed in
         every process; ``ddp_spawn`` copies the main process's state), so each would draw the same z: the fake
@@ -322,7 +356,12 @@ class AdversarialModule(L.LightningModule):
         the discriminator overfitting its training set. Generator metrics (FID, IS, modes) are
         computed at the end of the validation epoch by the `GeneratorMetrics` callback."""
         real = self.real_samples(batch)
-        self.log("val/d_real", self.d_scores(real).mean(), sync_dist=True, batch_size=len(images_of(real)))
+        m = self.hparams.get("pack", 1)
+        if m > 1:  # PacGAN: whole packs only (validation keeps its last, short batch); packing variants take tensors
+            real = real[: len(real) // m * m]
+        n = len(images_of(real))
+        if n:
+            self.log("val/d_real", self.d_scores(real).mean(), sync_dist=True, batch_size=n)
 
     def _log(self, logs: Logs) -> None:
         """Log every value; the two losses also go to the progress bar."""

@@ -23,6 +23,8 @@ class LabelConditioned(AdversarialModule):
     sampling (``val/class_accuracy``, class-row sample grids)."""
 
     condition_kind = "label"
+    packing_unsupported = ("PacGAN (Lin et al. 2018) packs samples for an unconditional discriminator; a conditional "
+                           "D would need the labels of every packed sample, which the paper does not define.")
 
     def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any], *args: Any,
                  num_classes: int = 10, embed_dim: int = 10, latent_dim: int = 100, **kwargs: Any) -> None:

@@ -58,6 +58,8 @@ class CramerGAN(AdversarialModule):
     """
 
     required_loss = "cramer"
+    packing_unsupported = ("its critic features, energy distance and penalty are per sample (this class's own "
+                           "_features and cramer_gradient_penalty do not pack).")
 
     def __init__(self, *args: Any, critic_dim: int = 256, **kwargs: Any) -> None:
         if critic_dim < 1:

@@ -115,6 +115,8 @@ class InfoGAN(AdversarialModule):
         return self.categories[0] if self.categories else 0
 
     condition_kind = "code"  # codes are learned without labels: compare up to a permutation
+    packing_unsupported = ("Q reads each sample's codes from D's features, which PacGAN's packs would merge (a "
+                           "conditional model: the paper packs unconditional discriminators only).")
 
     # ----- Q and the losses -----------------------------------------------------------------
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:

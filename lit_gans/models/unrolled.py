@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
-from lit_gans.models.base import Logs, images_of
+from lit_gans.models.base import Logs
 from lit_gans.models.gan import GAN
 
 INNER_OPTIMIZERS = ("torch.optim.SGD", "torch.optim.Adam")
@@ -60,13 +60,14 @@ class UnrolledGAN(GAN):
         if target not in INNER_OPTIMIZERS:
             raise ValueError(f"The unrolled discriminator updates repeat the real optimizer's; supported: {INNER_OPTIMIZERS}, "
                              f"got model.optimizer_d._target_={target}.")
-        self._d_state: Params | None = None  # θ_D^k and buffers used by d_scores while unrolling
+        self._d_state: Params | None = None  # θ_D^k and buffers used by d_forward while unrolling
 
     # ----- D with substituted parameters --------------------------------------------------------
-    def d_scores(self, samples: Any) -> Tensor:
+    def d_forward(self, x: Tensor) -> Tensor:
+        """D on its (packed, for PacGAN) input, with the substituted parameters while unrolling."""
         if self._d_state is None:
-            return super().d_scores(samples)
-        return functional_call(self.discriminator, self._d_state, (images_of(samples),))
+            return super().d_forward(x)
+        return functional_call(self.discriminator, self._d_state, (x,))
 
     @contextlib.contextmanager
     def discriminator_state(self, state: Params) -> Iterator[None]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from lit_gans.networks.improved import MinibatchDiscrimination
 from lit_gans.networks.layers import dcgan_init_
 
 # image size -> (spatial size of the first feature map, number of x2 stages)
@@ -83,10 +84,13 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """image (B, C, H, W) -> score (B,); ``norm`` is "batch" (DCGAN), "layer" or "none"
     (WGAN-GP's critic must not use BatchNorm). With ``out_features`` K > 1 the last conv has
-    K channels and the output is (B, K) (the Cramér GAN critic h)."""
+    K channels and the output is (B, K) (the Cramér GAN critic h). ``minibatch_kernels`` B > 0 replaces
+    the last conv by minibatch discrimination on the flattened features (Salimans et al. 2016, Section 3.2;
+    B kernels of dimension ``minibatch_kernel_dim``, the paper's images: 100 x 5) and a Linear."""
 
     def __init__(
-        self, in_shape: Sequence[int], base_channels: int = 64, norm: str = "batch", out_features: int = 1
+        self, in_shape: Sequence[int], base_channels: int = 64, norm: str = "batch", out_features: int = 1,
+        minibatch_kernels: int = 0, minibatch_kernel_dim: int = 5,
     ) -> None:
         super().__init__()
         end, n_down = _stages(in_shape, "discriminator")
@@ -101,9 +105,14 @@ class DCGANDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, True),
             ]
             width *= 2
-        layers.append(nn.Conv2d(width, out_features, end, 1, 0))  # (B, K, 1, 1)
-        self.net = nn.Sequential(*layers)
         self.feature_dim = width * end * end
+        if minibatch_kernels > 0:  # (B, width, end, end) -> (B, feature_dim) -> [f, o(f)] -> (B, K)
+            mbd = MinibatchDiscrimination(self.feature_dim, minibatch_kernels, minibatch_kernel_dim)
+            head: list[nn.Module] = [nn.Flatten(), mbd, nn.Linear(mbd.out_features, out_features)]
+        else:
+            head = [nn.Conv2d(width, out_features, end, 1, 0)]  # (B, K, 1, 1)
+        self.net = nn.Sequential(*layers, *head)  # flat, so the default keeps its state_dict keys
+        self._head = len(head)
         dcgan_init_(self)
 
     def _out(self, y: Tensor) -> Tensor:
@@ -115,5 +124,5 @@ class DCGANDiscriminator(nn.Module):
     def features_and_score(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The last feature map flattened (B, feature_dim) — what InfoGAN's Q head and AC-GAN's
         classifier read — and the score (B,), from one pass."""
-        h = self.net[:-1](x)
-        return h.flatten(1), self._out(self.net[-1](h))
+        h = self.net[: -self._head](x)
+        return h.flatten(1), self._out(self.net[-self._head :](h))

@@ -13,6 +13,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm, reference_pass
+from lit_gans.networks.dcgan import DCGANDiscriminator
 from lit_gans.networks.mlp import MLPDiscriminator
 
 # ---------------------------------------------------------------- minibatch discrimination
@@ -183,3 +184,21 @@ def test_mlp_minibatch_config_builds_a_toy_gan(compose_cfg: Callable[..., DictCo
     assert scores.shape == (4,)
     scores.sum().backward()  # D's gradient goes through the minibatch layer
     assert model.discriminator.net[-2].T.grad is not None
+
+
+def test_dcgan_discriminator_with_minibatch_discrimination_scores_against_the_batch() -> None:
+    plain = DCGANDiscriminator((3, 28, 28), base_channels=8, norm="none")
+    d = DCGANDiscriminator((3, 28, 28), base_channels=8, norm="none", minibatch_kernels=7, minibatch_kernel_dim=3)
+    assert [k for k in plain.state_dict() if k.startswith("net.4")] == ["net.4.weight", "net.4.bias"]  # keys kept
+    mbd = d.net[-2]
+    assert isinstance(mbd, MinibatchDiscrimination) and mbd.in_features == d.feature_dim == 16 * 7 * 7
+    x = torch.randn(4, 3, 28, 28)
+    scores = d(x)
+    features, again = d.features_and_score(x)
+    assert scores.shape == (4,) and features.shape == (4, d.feature_dim)
+    assert_close(again, scores)
+    assert_close(scores, d.net[-1](mbd(features)).flatten())
+    y = x.clone()
+    y[1:] = torch.randn(3, 3, 28, 28)
+    assert not torch.allclose(d(y)[0], scores[0])  # sample 0 unchanged, its batch changed: its score moved
+    assert torch.equal(plain(y)[0], plain(x)[0])  # without the layer it would not
