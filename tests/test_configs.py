@@ -22,7 +22,7 @@ def build(cfg: DictConfig) -> tuple[AdversarialModule, object]:
     # the networks really are built for the data's shape
     fake = model.sample_fake(2)
     assert tuple(model.sample_images(2).shape[1:]) == tuple(datamodule.shape)
-    assert model.d_scores(fake).shape == (2,)
+    assert model.d_scores(fake).shape == (2 // model.hparams.get("pack", 1),)  # PacGAN: one score per pack
     return model, datamodule
 
 
