@@ -1,11 +1,14 @@
 """Mode collapse on 2-D Gaussian mixtures: VEEGAN Table 1 / PacGAN Table 1 numbers for our models, and
-the Unrolled GAN paper's Figure 1 strips (Metz et al. 2017).
+the Unrolled GAN paper's Figure 1 strips (Metz et al. 2017); and on Stacked MNIST (1000 modes): VEEGAN
+Table 2 / PacGAN Tables 2-3 (``--datasets stacked_mnist``, see benchmarks/stacked_mnist.py).
 
 Usage::
 
     python benchmarks/mode_collapse.py                                    # ring8, every model, seed 0
     python benchmarks/mode_collapse.py --seeds 0 1 2 --datasets ring8 grid25
     python benchmarks/mode_collapse.py --steps 5000 --models gan unrolled5
+    python benchmarks/mode_collapse.py --datasets stacked_mnist --models dcgan pacgan2 --steps 2000
+    python benchmarks/mode_collapse.py --datasets stacked_mnist --d-size half    # PacGAN Table 3's D = ½ G
 
 Each (dataset, model, seed) trains one experiment config through ``lit_gans.training.train``: the
 experiment ``<base>_<dataset>`` when that file exists, else ``<base>_ring8`` with ``data=<dataset>``
@@ -42,12 +45,13 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # lit_gans, and the sibling wgan_common (not a package)
+import stacked_mnist  # noqa: E402
 from reference_numbers import MODE_COLLAPSE_2D  # noqa: E402
 from wgan_common import compose_experiment, out_dir  # noqa: E402
 from lit_gans.metrics.modes import ModeCoverage, mode_coverage  # noqa: E402
 from lit_gans.training import train  # noqa: E402
 
-DATASETS = ("ring8", "grid25")
+DATASETS = ("ring8", "grid25", stacked_mnist.DATASET)
 PACGAN_MIN_COUNT = 20  # PacGAN: a mode with fewer than 20 of 2,500 samples is lost
 
 
@@ -231,7 +235,9 @@ def print_table(dataset: str, rows: list[tuple[str, Model, list[Run]]], seeds: l
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=None, choices=sorted({*MODELS, *stacked_mnist.MODELS}),
+                        help=f"2-D default: {' '.join(DEFAULT_MODELS)}; stacked_mnist default: "
+                             f"{' '.join(stacked_mnist.DEFAULT_MODELS)}")
     parser.add_argument("--datasets", nargs="+", default=["ring8"], choices=DATASETS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, default=None, help="generator steps (default: the experiment's, 25k)")
@@ -239,9 +245,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE",
                         help="extra Hydra overrides for every run, e.g. model.optimizer_g.lr=1e-3")
     parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/out/mode_collapse")
+    parser.add_argument("--d-size", choices=list(stacked_mnist.D_SIZES), default="full",
+                        help="stacked_mnist: D with ½ / ¼ of G's parameters (PacGAN Table 3) or as configured")
+    parser.add_argument("--num-test-samples", type=int, default=None,
+                        help="stacked_mnist: generated samples scored (default 26,000, the papers')")
     args = parser.parse_args(argv)
     if args.columns < 2:
         parser.error("--columns must be >= 2")
+    wrong = [n for n in args.models or [] if n not in (MODELS if set(args.datasets) - {stacked_mnist.DATASET}
+                                                        else stacked_mnist.MODELS)]
+    if wrong:
+        parser.error(f"--models {' '.join(wrong)} do not run on {' '.join(args.datasets)}; 2-D models: "
+                     f"{' '.join(MODELS)}; stacked_mnist models: {' '.join(stacked_mnist.MODELS)}")
     return args
 
 
@@ -255,18 +270,22 @@ def summary(run: Run, seed: int) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train and score every (dataset, model, seed); print the tables, plot the strips, return the numbers."""
-    torch.set_num_threads(1)
     args.out = args.out or out_dir("mode_collapse")
     args.out.mkdir(parents=True, exist_ok=True)
     steps_note = f"{args.steps} generator steps" if args.steps else "the experiments' generator steps (25k)"
     if args.override:
         steps_note += f", overrides {' '.join(args.override)}"
     total, cpu = time.perf_counter(), time.process_time()
-    result: dict[str, Any] = {"settings": f"{steps_note}, models {' '.join(args.models)}, seeds {args.seeds}",
+    models = ' '.join(args.models) if args.models else "the defaults"
+    result: dict[str, Any] = {"settings": f"{steps_note}, models {models}, seeds {args.seeds}",
                               "datasets": {}, "figures": []}
     for dataset in args.datasets:
+        if dataset == stacked_mnist.DATASET:
+            result["datasets"][dataset] = run_stacked(args, steps_note)
+            continue
+        torch.set_num_threads(1)  # the 2-D MLPs are too small for threads to pay off
         rows = []
-        for name in args.models:
+        for name in args.models or DEFAULT_MODELS:
             model = MODELS[name]
             runs = []
             for seed in args.seeds:
@@ -288,6 +307,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "published_only": [list(pair) for pair in published.get("others", [])]}
     print(f"\nplots in {args.out}; wall time {time.perf_counter() - total:.0f} s, cpu {time.process_time() - cpu:.0f} s")
     return result
+
+
+def run_stacked(args: argparse.Namespace, steps_note: str) -> dict[str, Any]:
+    """Stacked MNIST: train and score each model and seed, print the table beside the published numbers,
+    return the numbers (JSON-able)."""
+    num_samples = args.num_test_samples or stacked_mnist.default_num_samples()
+    if args.steps is None:
+        steps_note = "the experiments' length (100k generator steps)"
+    rows = []
+    for name in args.models or stacked_mnist.DEFAULT_MODELS:
+        model = stacked_mnist.MODELS[name]
+        runs = []
+        for seed in args.seeds:
+            one = stacked_mnist.train_stacked(name, model, seed, args.steps, args.out, args.d_size, num_samples,
+                                              tuple(args.override), compose_experiment, train)
+            print(f"[stacked_mnist {args.d_size} {name} seed {seed}] modes {one.modes}, KL {one.kl:.3f}, "
+                  f"{one.g_steps} G steps, D/G parameters {one.d_to_g:.2f}, {one.seconds:.0f} s wall / "
+                  f"{one.cpu_seconds:.0f} s cpu, samples {one.grid}", flush=True)
+            runs.append(one)
+        rows.append((name, model, runs))
+    stacked_mnist.print_table(rows, args.seeds, args.d_size, num_samples, steps_note)
+    return stacked_mnist.summary(rows, args.seeds, args.d_size, num_samples)
 
 
 def main() -> None:

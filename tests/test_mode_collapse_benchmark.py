@@ -1,14 +1,16 @@
 """benchmarks/mode_collapse.py end to end at a few steps: experiment lookup (own config or the ring8 one
 with data=grid25), the Figure-1 snapshots at the chosen generator steps (n_critic counted), VEEGAN's
-numbers and the table beside the published rows."""
+numbers and the table beside the published rows; the Stacked MNIST path (train, 1000-mode score, table)."""
 
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import needs_mnist
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "mode_collapse.py"
 
@@ -38,3 +40,31 @@ def test_a_short_run_gives_snapshots_scores_and_a_table(bench, name: str, datase
     bench.print_table(dataset, [(name, model, [run])], [0], "4 generator steps")
     table = capsys.readouterr().out
     assert model.label in table and "VEEGAN" in table and "PacGAN4" in table
+
+
+@needs_mnist
+def test_stacked_mnist_path_trains_scores_and_prints_beside_the_published_numbers(
+        bench, tmp_path: Path, one_thread: None, capsys: pytest.CaptureFixture) -> None:
+    stacked = bench.stacked_mnist
+    run = stacked.train_stacked("pacgan2", stacked.MODELS["pacgan2"], 0, 2, tmp_path, "half", 300,
+                                ("data.num_samples=512", "batch_size=32"), bench.compose_experiment, bench.train)
+    assert run.g_steps == 2 and run.grid.stat().st_size > 0
+    assert int(run.counts.sum()) == 300 and run.modes == int((run.counts > 0).sum())
+    q = run.counts[run.counts > 0].double() / 300  # KL(histogram ‖ uniform over 1000 modes), by hand
+    assert run.kl == pytest.approx(float((q * (q * 1000).log()).sum()))
+    assert run.d_to_g == pytest.approx(0.5, abs=0.02)  # PacGAN Table 3's D = ½ G, for the unpacked D
+    stacked.print_table([("pacgan2", stacked.MODELS["pacgan2"], [run])], [0], "half", 300, "2 generator steps")
+    numbers = json.loads(json.dumps(stacked.summary([("pacgan2", stacked.MODELS["pacgan2"], [run])], [0], "half", 300)))
+    assert numbers["models"][0]["runs"][0]["modes"] == run.modes  # what reproduce.py can write as JSON
+    table = capsys.readouterr().out
+    assert "PacDCGAN2" in table and "1000 / 0.06 (PacDCGAN2 (D 1/2), PacGAN Table 3)" in table and "817.4 / 1.43" in table
+
+
+def test_stacked_mnist_models_compose_their_experiments(bench, tmp_path: Path) -> None:
+    stacked = bench.stacked_mnist
+    for name, model in stacked.MODELS.items():
+        cfg = stacked.compose_stacked(model, 0, 5, tmp_path, "full", (), bench.compose_experiment)
+        assert cfg.data._target_.endswith("StackedMNISTDataModule") and cfg.trainer.max_steps == 10
+        assert cfg.batch_size == 64 * cfg.model.pack  # 64 packs per step, as in PacGAN's code
+        assert cfg.model.latent_dim == 100 and cfg.model.optimizer_d.lr == 2e-4 and cfg.model.optimizer_d.betas[0] == 0.5
+    assert stacked.default_num_samples() == 26000
