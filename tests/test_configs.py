@@ -20,9 +20,9 @@ def build(cfg: DictConfig) -> tuple[AdversarialModule, object]:
     datamodule = instantiate_datamodule(cfg.data)
     model = instantiate(cfg.model, _recursive_=False)
     # the networks really are built for the data's shape
-    fake = model.sample_fake(2)
+    fake = model.sample_fake(2 * model.hparams.get("pack", 1))  # PacGAN: two packs of m
     assert tuple(model.sample_images(2).shape[1:]) == tuple(datamodule.shape)
-    assert model.d_scores(fake).shape == (2 // model.hparams.get("pack", 1),)  # PacGAN: one score per pack
+    assert model.d_scores(fake).shape == (2,)
     return model, datamodule
 
 
