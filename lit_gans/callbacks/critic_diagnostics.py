@@ -109,9 +109,12 @@ class CriticDiagnostics(L.Callback):
         real = images_of(pl_module.real_samples(batch))
         with restored_buffers(pl_module), torch.no_grad():
             fake = pl_module.sample_images(len(real), generator=self._rng)
+        critic_fn, fake = pl_module.d_scores, fake.to(real.dtype)
+        if pl_module.hparams.get("pack", 1) > 1:  # PacGAN: the norms the penalty sees, over whole packs
+            critic_fn, real, fake = pl_module.d_forward, pl_module.packed(real), pl_module.packed(fake)
         eps = torch.rand(len(real), generator=self._rng).to(real.device, real.dtype)
         with restored_buffers(pl_module):
-            norms = interpolate_gradient_norms(pl_module.d_scores, real, fake.to(real.dtype), eps)
+            norms = interpolate_gradient_norms(critic_fn, real, fake, eps)
         values.update({"train/critic_grad_norm_mean": float(norms.mean()), "train/critic_grad_norm_std": float(norms.std()),
                        "train/critic_grad_norm_min": float(norms.min()), "train/critic_grad_norm_max": float(norms.max())})
         step = trainer.fit_loop.total_batch_idx  # the x-axis of the training logs (batches, not optimizer steps)

@@ -204,3 +204,15 @@ def test_without_clipping_there_is_no_fraction_at_the_bound() -> None:
     assert len(diagnostics.history) == 2
     assert "train/critic_weights_at_clip" not in diagnostics.history[0]
     assert diagnostics.history[0]["train/critic_grad_norm_mean"] > 0
+
+
+def test_with_packing_the_norms_are_over_whole_packs_as_in_the_penalty() -> None:
+    # a linear critic on packs of 2 two-D samples: ∇f = w over the packed input, so every pack's norm is ‖w‖
+    gp = toy_wgan(WGANGP, loss={**W, "gp_weight": 10.0}, discriminator={**TOY_D, "hidden": []}, pack=2)
+    with torch.no_grad():
+        gp.discriminator.net[-1].weight.copy_(torch.tensor([[1.0, 2.0, 0.0, 2.0]]))  # ‖w‖ = 3; halves: √5, 2
+    real = torch.randn(8, 2)
+    values = CriticDiagnostics(every_n_batches=1).measure(SimpleNamespace(loggers=[], fit_loop=SimpleNamespace(
+        total_batch_idx=0), global_step=0), gp, (real, torch.zeros(8)))
+    assert values["train/critic_grad_norm_min"] == pytest.approx(3.0)
+    assert values["train/critic_grad_norm_max"] == pytest.approx(3.0)
