@@ -43,8 +43,8 @@ class AutoencoderGAN(AdversarialModule):
             raise ValueError(f"{name} does not support a gradient penalty; set loss.gp_weight=0.")
 
     def d_scores(self, samples: Any) -> Tensor:
-        """Energies (B,): the reconstruction error of each sample (of each pack of m with PacGAN's
-        ``pack`` = m: the autoencoder reconstructs the packed input); lower = more real."""
+        """Energies (B,): the reconstruction error of each sample; lower = more real. With PacGAN's ``pack`` = m,
+        (B/m,): the autoencoder reconstructs each packed input of m·C channels."""
         x = self.packed(images_of(samples))
         return reconstruction_energy(x, self.discriminator(x), self.hparams.energy_norm)
 
@@ -71,7 +71,7 @@ class EBGAN(AutoencoderGAN):
     def generator_loss(self, real: Any, fake: Any) -> tuple[Tensor, Logs]:
         x = self.packed(images_of(fake))  # PacGAN: packs of m; PT then pulls apart the codes of packs
         recon, codes = self.discriminator.reconstruct_with_codes(x)  # one pass: energies and PT codes
-        e_fake = reconstruction_energy(x, recon, self.hparams.energy_norm)  # (B,)
+        e_fake = reconstruction_energy(x, recon, self.hparams.energy_norm)  # (B,), or (B/m,) packed
         loss, logs = self.adversarial_g_loss(e_fake)
         logs["train/g_energy"] = e_fake.mean().detach()
         if self.hparams.pt_weight > 0:
