@@ -1,13 +1,15 @@
 """``train(cfg)``: build everything from a composed Hydra config and fit. Tests call it."""
 
+import inspect
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_class, get_method, instantiate
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
@@ -63,6 +65,49 @@ def instantiate_loggers(cfg: DictConfig | None, checkpoint: dict[str, Any] | Non
     return loggers
 
 
+_MISSING = object()
+
+
+def _default(target: Any, key: str) -> Any:
+    """The default of argument ``key`` of a class (searched along its MRO: variants pass **kwargs to the base)
+    or function; ``_MISSING`` when it has none."""
+    functions = [k.__init__ for k in target.__mro__] if isinstance(target, type) else [target]
+    for function in functions:
+        try:
+            parameter = inspect.signature(function).parameters.get(key)
+        except (TypeError, ValueError):
+            continue
+        if parameter is not None and parameter.default is not inspect.Parameter.empty:
+            return parameter.default
+    return _MISSING
+
+
+def _plain_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def config_differences(saved: Mapping[str, Any], current: Mapping[str, Any], target: Any = None,
+                       prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between a checkpoint's hyper-parameters and the current ones. A key the
+    checkpoint lacks is no difference when the current value is the argument's default in ``target`` (the class
+    or function the level's ``_target_`` names): options added to lit_gans after the checkpoint was written
+    (e.g. ``pack``) must not stop it from resuming."""
+    differ = []
+    for key in sorted(set(saved) | set(current)):
+        old, new = saved.get(key, _MISSING), current.get(key, _MISSING)
+        if _plain_value(old) == _plain_value(new):
+            continue
+        if old is _MISSING and target is not None and _plain_value(_default(target, key)) == _plain_value(new):
+            continue
+        if isinstance(old, Mapping) and isinstance(new, Mapping) and old.get("_target_") == new.get("_target_"):
+            name = new.get("_target_")
+            differ += config_differences(old, new, get_method(name) if isinstance(name, str) else None,
+                                         f"{prefix}{key}.")
+            continue
+        differ.append(prefix + key)
+    return differ
+
+
 def check_resume(cfg: DictConfig, model: L.LightningModule, ckpt: dict[str, Any] | None = None) -> None:
     """Fail early, with the fix, when ``ckpt_path`` is unreadable or was trained with another
     model config (Lightning would otherwise fail deep inside ``load_state_dict``). ``ckpt``: the
@@ -79,10 +124,11 @@ def check_resume(cfg: DictConfig, model: L.LightningModule, ckpt: dict[str, Any]
                          "'callbacks=[default,ema]' (or add ema to the run's callbacks list).")
     saved = ckpt.get("hyper_parameters", {})
     current = dict(model.hparams)
-    differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-    if "loss" in differ and saved.get("loss") and current.get("loss"):  # same maths, spelled differently?
+    differ = config_differences(saved, current, type(model))
+    loss_differs = [k for k in differ if k == "loss" or k.startswith("loss.")]
+    if loss_differs and saved.get("loss") and current.get("loss"):  # same maths, spelled differently?
         if Objective.from_config(saved["loss"]).behaviour() == Objective.from_config(current["loss"]).behaviour():
-            differ.remove("loss")
+            differ = [k for k in differ if k not in loss_differs]
     if differ:
         overrides = path.parent.parent / ".hydra" / "overrides.yaml"
         hint = f" The run's overrides are in {overrides}: {OmegaConf.load(overrides)}." if overrides.exists() else ""

@@ -96,6 +96,22 @@ def test_resume_refuses_another_models_checkpoint_and_corrupt_files(compose_cfg:
         train(toy_run(compose_cfg, f"ckpt_path={tmp_path / 'missing.ckpt'}"))
 
 
+def test_resume_accepts_a_checkpoint_from_before_an_option_existed(compose_cfg: Compose, tmp_path: Path) -> None:
+    """A checkpoint written before lit_gans gained an option (PacGAN's ``pack``, an MLP's ``init``) lacks its key;
+    at its default the run is the same, so it resumes; set to anything else, it is refused."""
+    _, first = train(toy_run(compose_cfg, "trainer.max_epochs=1"))
+    ckpt = torch.load(first["trainer"].checkpoint_callback.best_model_path, weights_only=True)
+    del ckpt["hyper_parameters"]["pack"], ckpt["hyper_parameters"]["generator"]["init"]
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    _, resumed = train(toy_run(compose_cfg, "trainer.max_epochs=2", f"ckpt_path={old}"))
+    assert resumed["trainer"].current_epoch == 2
+    with pytest.raises(ValueError, match=r"model\.generator\.init differ"):
+        train(toy_run(compose_cfg, "trainer.max_epochs=2", "model.generator.init=orthogonal", f"ckpt_path={old}"))
+    with pytest.raises(ValueError, match=r"model\.pack differ"):
+        train(toy_run(compose_cfg, "trainer.max_epochs=2", "model.pack=2", f"ckpt_path={old}"))
+
+
 @pytest.mark.parametrize("model, loss, batches", [("gan", None, 400), ("wgan_gp", None, 1000), ("lsgan", None, 400), ("gan", "hinge", 800), ("fgan", None, 400), ("unrolled", None, 400)])
 def test_variant_moves_samples_toward_a_2d_gaussian(compose_cfg: Compose, model: str, loss: str | None, batches: int) -> None:
     """A few hundred generator steps move G's samples from ~(0, 0) toward the data's mean
