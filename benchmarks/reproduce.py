@@ -94,6 +94,9 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("mode_collapse_grid25", "mode_collapse", "mode_collapse", "grid25",
           ("--steps", "500", "--datasets", "grid25", "--models", "gan", "unrolled5"),
           ("--steps", "10000", "--datasets", "grid25", "--models", "gan", "unrolled5"), tables.mode_collapse),
+    Entry("mode_collapse_stacked_mnist", "mode_collapse", "mode_collapse", "Stacked MNIST (1000 modes)",
+          ("--datasets", "stacked_mnist", "--models", "dcgan", "pacgan2", "--steps", "100", "--num-test-samples", "2000"),
+          ("--datasets", "stacked_mnist"), tables.mode_collapse),
     Entry("infogan_mnist", "infogan_mnist", "infogan", "InfoGAN: the categorical code as a classifier", ("--quick",),
           ("--seeds", "0", "1", "2"), tables.infogan_mnist),
 )

@@ -144,9 +144,27 @@ def wgan_toy_figures(r: dict) -> str:
             f"maximum on [−3, 8] and deviates from its linear fit by {100 * f2['critic_nonlinearity']:.1f} % of its range.")
 
 
+def stacked_mnist(d: dict) -> str:
+    """Stacked MNIST: modes of 1000 and KL(histogram ‖ uniform) over ``num_samples`` generated images."""
+    rows = []
+    for m in d["models"]:
+        runs = m["runs"]
+        spec = ".1f" if len(runs) > 1 else ".0f"
+        rows.append([m["label"], mean_std([x["modes"] for x in runs], spec), mean_std([x["kl"] for x in runs], ".2f"),
+                     str(runs[0]["g_steps"]), num(runs[0]["d_to_g"], ".2f"),
+                     num(statistics.fmean(x["cpu_seconds"] for x in runs), ".0f"), m["published"]])
+    rows += [[f"{label} (published only)", "", "", "", "", "", ref] for label, ref in d["published_only"]]
+    return (f"**stacked_mnist** (D size: {d['d_size']}; {d['num_samples']:,} samples scored)\n\n"
+            + table(["model", "modes (of 1000)", "KL", "G steps", "D/G parameters", "CPU s", "published: modes / KL"],
+                    rows))
+
+
 def mode_collapse(r: dict) -> str:
     parts = []
     for dataset, d in r["datasets"].items():
+        if dataset == "stacked_mnist":
+            parts.append(stacked_mnist(d))
+            continue
         rows = []
         for m in d["models"]:
             runs = m["runs"]
