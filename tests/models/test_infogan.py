@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 from helpers import needs_mnist
 from lit_gans.losses.info import categorical_code_nll, categorical_entropy, gaussian_code_nll
 from lit_gans.models import InfoGAN
+from lit_gans.networks.heads import QHead
 from lit_gans.training import train
 from models.test_skeleton import ADAM, NS, TOY_D, TOY_G, fit
 
@@ -54,6 +55,22 @@ def test_information_term_matches_hand_computed_values() -> None:
     cat = categorical_code_nll(q_logits, codes.categorical, [3, 2])
     torch.testing.assert_close(loss, 1.0 * cat + 0.1 * gaussian_code_nll(q_mean, codes.continuous))
     torch.testing.assert_close(logs["train/mutual_info"], math.log(6) - cat.detach())  # H(c) = log 3 + log 2
+
+
+def test_q_head_slope_and_init_follow_the_options() -> None:
+    default = tiny()
+    authors = tiny(q_leaky_slope=0.01, q_init="normal")
+    assert default.q_head.net[2].negative_slope == 0.1 and authors.q_head.net[2].negative_slope == 0.01
+    torch.manual_seed(0)
+    head = QHead(1024, [10], 2, 128, init="normal")  # the authors' N(0, 0.02) weights, N(1, 0.02) BN scales
+    first, bn, last = head.net[0], head.net[1], head.net[3]
+    assert abs(first.weight.std().item() - 0.02) < 0.0005 and abs(first.weight.mean().item()) < 0.0005
+    assert abs(bn.weight.mean().item() - 1.0) < 0.01 and 0.01 < bn.weight.std().item() < 0.03
+    assert torch.equal(last.bias, torch.zeros(12))
+    default_head = QHead(1024, [10], 2, 128)  # PyTorch's U(−1/√fan_in, 1/√fan_in)
+    assert default_head.net[3].weight.abs().max() > 0.06  # beyond what N(0, 0.02) gives over 1,536 draws
+    with pytest.raises(ValueError, match="init must be one of"):
+        QHead(1024, [10], 2, 128, init="xavier")
 
 
 def test_the_information_term_reaches_g_and_q_and_d_owns_q() -> None:
