@@ -49,13 +49,15 @@ def code_confusion(model: Any, extractor: MNISTExtractor, per_code: int, seed: i
 
 
 def summarise(confusion: np.ndarray) -> dict[str, Any]:
-    """Code accuracy (Hungarian matching), each code's majority digit and the digits no code claims."""
+    """Code accuracy (Hungarian matching), each code's majority digit and purity, the digits no code claims, and
+    each digit's share of all generated images (a dropped digit has ~0: a mode G lost, not a code mix-up)."""
     rows, cols = linear_sum_assignment(confusion, maximize=True)
     majority = confusion.argmax(axis=1)
     return {"code_accuracy": float(confusion[rows, cols].sum() / confusion.sum()),
             "majority": majority.tolist(),
             "orphans": sorted(set(range(confusion.shape[1])) - set(majority.tolist())),
-            "purity": (confusion.max(axis=1) / confusion.sum(axis=1)).round(3).tolist()}
+            "purity": (confusion.max(axis=1) / confusion.sum(axis=1)).round(3).tolist(),
+            "digit_share": (confusion.sum(axis=0) / confusion.sum()).round(3).tolist()}
 
 
 class CodeHistory(L.Callback):
@@ -66,9 +68,10 @@ class CodeHistory(L.Callback):
         self.extractor = MNISTExtractor()
         self.start = time.process_time()
 
-    def _log(self, trainer: L.Trainer, pl_module: Any) -> None:
+    def _log(self, trainer: L.Trainer, pl_module: Any, epoch_end: bool = False) -> None:
         confusion = code_confusion(pl_module, self.extractor, self.per_code)
-        row = {"batch": trainer.fit_loop.total_batch_idx + 1, "epoch": trainer.current_epoch,
+        row = {"batch": trainer.fit_loop.total_batch_idx + (0 if epoch_end else 1), "epoch": trainer.current_epoch,
+               "epoch_end": epoch_end,
                "cpu_min": round((time.process_time() - self.start) / 60, 2), **summarise(confusion)}
         with self.path.open("a") as f:
             f.write(json.dumps(row) + "\n")
@@ -77,6 +80,9 @@ class CodeHistory(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         if (trainer.fit_loop.total_batch_idx + 1) % self.every == 0:
             self._log(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self._log(trainer, pl_module, epoch_end=True)
 
 
 def main() -> None:

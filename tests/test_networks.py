@@ -120,3 +120,22 @@ def test_infogan_unit_pixel_range_is_the_authors_sigmoid_generator_and_unit_inpu
     torch.testing.assert_close(d_unit.features_and_score(x)[1], d_sym((x + 1) / 2))
     with pytest.raises(ValueError, match="pixel_range must be one of"):
         InfoGANGenerator(74, (1, 28, 28), pixel_range="0-1")
+
+
+def test_infogan_minibatch_discrimination_changes_the_score_not_the_features_q_reads() -> None:
+    torch.manual_seed(0)
+    plain = InfoGANDiscriminator((1, 28, 28))
+    batched = InfoGANDiscriminator((1, 28, 28), minibatch_kernels=8, minibatch_kernel_dim=3)
+    batched.body.load_state_dict(plain.body.state_dict())
+    x = torch.rand(6, 1, 28, 28) * 2 - 1
+    f_plain, _ = plain.features_and_score(x)
+    f_batched, score = batched.features_and_score(x)
+    torch.testing.assert_close(f_batched, f_plain)  # Q's input is untouched
+    mbd, linear = batched.head
+    torch.testing.assert_close(score, linear(mbd(f_batched)).squeeze(1))
+    assert linear.in_features == 1024 + 8
+    # the score of a sample depends on the rest of its batch (in eval mode, so BN does not)
+    batched.eval()
+    alone = batched(x[:1])
+    with_copies = batched(x[:1].expand(6, -1, -1, -1))[:1]
+    assert not torch.allclose(alone, with_copies)

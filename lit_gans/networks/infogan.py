@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from lit_gans.networks.improved import MinibatchDiscrimination
 from lit_gans.networks.layers import dcgan_init_
 
 
@@ -58,11 +59,17 @@ class InfoGANGenerator(nn.Module):
 
 class InfoGANDiscriminator(nn.Module):
     """image (B, C, 28, 28) -> score (B,); ``features_and_score`` also returns the shared
-    1024-d layer that Q reads."""
+    1024-d layer that Q reads.
+
+    ``minibatch_kernels`` B > 0 puts minibatch discrimination (Salimans et al. 2016, Section 3.2; B
+    kernels of ``minibatch_kernel_dim``) between those features and D's score, not in Q's path: D
+    then sees how often each kind of sample occurs in a batch (a code that draws a digit twice
+    as often as the data has it), which a per-sample D cannot."""
 
     feature_dim = 1024
 
-    def __init__(self, in_shape: Sequence[int], leaky_slope: float = 0.1, pixel_range: str = "symmetric") -> None:
+    def __init__(self, in_shape: Sequence[int], leaky_slope: float = 0.1, pixel_range: str = "symmetric",
+                 minibatch_kernels: int = 0, minibatch_kernel_dim: int = 5) -> None:
         super().__init__()
         self.in_shape = _check_mnist_shape(in_shape, "discriminator")
         self.pixel_range = _check_pixel_range(pixel_range)
@@ -73,7 +80,11 @@ class InfoGANDiscriminator(nn.Module):
             nn.Flatten(),
             nn.Linear(128 * 7 * 7, 1024, bias=False), nn.BatchNorm1d(1024), nn.LeakyReLU(slope, True),
         )
-        self.head = nn.Linear(1024, 1)
+        if minibatch_kernels > 0:
+            self.head = nn.Sequential(MinibatchDiscrimination(1024, minibatch_kernels, minibatch_kernel_dim),
+                                      nn.Linear(1024 + minibatch_kernels, 1))
+        else:
+            self.head = nn.Linear(1024, 1)
         dcgan_init_(self)
 
     def forward(self, x: Tensor) -> Tensor:
