@@ -60,19 +60,40 @@ def summarise(confusion: np.ndarray) -> dict[str, Any]:
             "digit_share": (confusion.sum(axis=0) / confusion.sum()).round(3).tolist()}
 
 
+def q_on_real(model: Any, images: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+    """Q as a classifier of real digits (D and Q in eval mode): its accuracy under the best code-digit matching
+    and the entropy of how its argmax spreads over the codes (ln 10 = 2.303 when every code takes a tenth of the data; a code
+    holding two digits lowers it). The entropy needs no labels."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        x = images.float() / 127.5 - 1  # uint8 -> the [-1, 1] the networks read
+        logits = model.q_head(model._features_and_score(x)[0])[0][:, :model.num_conditions]
+    model.train(was_training)
+    predicted = logits.argmax(dim=1).numpy()
+    confusion = np.zeros((model.num_conditions, 10), dtype=np.int64)
+    np.add.at(confusion, (predicted, labels.numpy()), 1)
+    rows, cols = linear_sum_assignment(confusion, maximize=True)
+    marginal = torch.bincount(logits.argmax(dim=1), minlength=model.num_conditions).float() / len(logits)
+    return {"q_real_accuracy": round(float(confusion[rows, cols].sum() / confusion.sum()), 4),
+            "q_real_marginal_entropy": round(float(-(marginal * marginal.clamp_min(1e-12).log()).sum()), 4)}
+
+
 class CodeHistory(L.Callback):
     """Every ``every`` training batches (and at the end of each epoch), one JSON line of `summarise`."""
 
-    def __init__(self, path: str, every: int, per_code: int) -> None:
-        self.path, self.every, self.per_code = Path(path), every, per_code
+    def __init__(self, path: str, every: int, per_code: int, num_real: int = 2000) -> None:
+        self.path, self.every, self.per_code, self.num_real = Path(path), every, per_code, num_real
         self.extractor = MNISTExtractor()
         self.start = time.process_time()
 
     def _log(self, trainer: L.Trainer, pl_module: Any, epoch_end: bool = False) -> None:
         confusion = code_confusion(pl_module, self.extractor, self.per_code)
+        test = trainer.datamodule.dataset(train=False)
+        real = q_on_real(pl_module, test.images(slice(0, self.num_real)), test.labels[: self.num_real])
         row = {"batch": trainer.fit_loop.total_batch_idx + (0 if epoch_end else 1), "epoch": trainer.current_epoch,
                "epoch_end": epoch_end,
-               "cpu_min": round((time.process_time() - self.start) / 60, 2), **summarise(confusion)}
+               "cpu_min": round((time.process_time() - self.start) / 60, 2), **summarise(confusion), **real}
         with self.path.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
