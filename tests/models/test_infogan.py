@@ -6,6 +6,7 @@ from typing import Any, Callable
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from helpers import needs_mnist
@@ -118,3 +119,12 @@ def test_infogan_on_mnist_drives_the_mutual_information_toward_ln_10(compose_cfg
     # G ignores c and L_I stays below 1 (measured 0.72)
     assert metrics["train/mutual_info"] > 1.9, metrics["train/mutual_info"]
     assert metrics["train/code_entropy"] == pytest.approx(math.log(10))
+
+
+def test_authors_exact_experiment_sets_every_released_code_detail(compose_cfg: Compose) -> None:
+    model = instantiate(compose_cfg("experiment=infogan_mnist_authors_exact").model, _recursive_=False)
+    assert model.generator.pixel_range == "unit" and model.discriminator.pixel_range == "unit"
+    assert model.q_head.net[2].negative_slope == 0.01 and model.discriminator.body[1].negative_slope == 0.01
+    assert model.hparams.lambda_categorical == model.hparams.lambda_continuous == 1.0  # info_reg_coeff on both
+    table1 = instantiate(compose_cfg("model=infogan", "data=mnist").model, _recursive_=False)
+    assert table1.generator.pixel_range == "symmetric" and table1.q_head.net[2].negative_slope == 0.1
