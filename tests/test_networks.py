@@ -102,3 +102,40 @@ def test_discriminator_input_scale_multiplies_the_input_first() -> None:
     h_plain, s_plain = plain.features_and_score(x / 4)
     torch.testing.assert_close(h_scaled, h_plain)
     torch.testing.assert_close(s_scaled, s_plain)
+
+
+def test_infogan_unit_pixel_range_is_the_authors_sigmoid_generator_and_unit_input_discriminator() -> None:
+    # openai/InfoGAN: G's last layer is the mean of a Bernoulli (sigmoid), D reads [0, 1]; we show 2p − 1
+    torch.manual_seed(0)
+    g_sym, d_sym = InfoGANGenerator(74, (1, 28, 28)), InfoGANDiscriminator((1, 28, 28))
+    g_unit = InfoGANGenerator(74, (1, 28, 28), pixel_range="unit")
+    d_unit = InfoGANDiscriminator((1, 28, 28), pixel_range="unit")
+    g_unit.load_state_dict(g_sym.state_dict())
+    d_unit.load_state_dict(d_sym.state_dict())
+    z = torch.randn(4, 74)
+    logits = g_sym.conv(g_sym.fc(z).view(-1, 128, 7, 7))
+    torch.testing.assert_close(g_sym(z), torch.tanh(logits))
+    torch.testing.assert_close(g_unit(z), 2 * torch.sigmoid(logits) - 1)
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    torch.testing.assert_close(d_unit.features_and_score(x)[1], d_sym((x + 1) / 2))
+    with pytest.raises(ValueError, match="pixel_range must be one of"):
+        InfoGANGenerator(74, (1, 28, 28), pixel_range="0-1")
+
+
+def test_infogan_minibatch_discrimination_changes_the_score_not_the_features_q_reads() -> None:
+    torch.manual_seed(0)
+    plain = InfoGANDiscriminator((1, 28, 28))
+    batched = InfoGANDiscriminator((1, 28, 28), minibatch_kernels=8, minibatch_kernel_dim=3)
+    batched.body.load_state_dict(plain.body.state_dict())
+    x = torch.rand(6, 1, 28, 28) * 2 - 1
+    f_plain, _ = plain.features_and_score(x)
+    f_batched, score = batched.features_and_score(x)
+    torch.testing.assert_close(f_batched, f_plain)  # Q's input is untouched
+    mbd, linear = batched.head
+    torch.testing.assert_close(score, linear(mbd(f_batched)).squeeze(1))
+    assert linear.in_features == 1024 + 8
+    # the score of a sample depends on the rest of its batch (in eval mode, so BN does not)
+    batched.eval()
+    alone = batched(x[:1])
+    with_copies = batched(x[:1].expand(6, -1, -1, -1))[:1]
+    assert not torch.allclose(alone, with_copies)

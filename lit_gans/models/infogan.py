@@ -39,7 +39,8 @@ class InfoGAN(AdversarialModule):
         q_body: "shared" (Q is a head on D's last features, the paper) or "separate" (Q has its
             own copy of D's architecture, like the lecture's code).
         q_hidden: width of Q's hidden layer; learn_variance: Q predicts log σ² of the continuous
-            codes (else σ = 1).
+            codes (else σ = 1); q_leaky_slope: its lReLU slope (Table 1: 0.1; the authors' code:
+            0.01); q_init: "default" (PyTorch's) or "normal" (N(0, 0.02), the authors' code).
     """
 
     def __init__(
@@ -56,6 +57,8 @@ class InfoGAN(AdversarialModule):
         q_body: str = "shared",
         q_hidden: int = 128,
         learn_variance: bool = False,
+        q_leaky_slope: float = 0.1,
+        q_init: str = "default",
         **kwargs: Any,
     ) -> None:
         if q_body not in Q_BODIES:
@@ -69,7 +72,8 @@ class InfoGAN(AdversarialModule):
         if not hasattr(self.discriminator, "features_and_score"):
             raise ValueError(f"{type(self.discriminator).__name__} exposes no features for Q; use a DCGAN or MLP discriminator.")
         self.q_body = instantiate(self.hparams.discriminator) if q_body == "separate" else None
-        self.q_head = QHead(self.discriminator.feature_dim, self.categories, continuous_codes, q_hidden, learn_variance)
+        self.q_head = QHead(self.discriminator.feature_dim, self.categories, continuous_codes, q_hidden, learn_variance,
+                            leaky_slope=q_leaky_slope, init=q_init)
 
     def build_generator(self, cfg: Mapping[str, Any]) -> nn.Module:
         # G reads [z, one-hot categorical codes, continuous codes]; the network only sees a vector

@@ -6,11 +6,13 @@ from typing import Any, Callable
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from helpers import needs_mnist
 from lit_gans.losses.info import categorical_code_nll, categorical_entropy, gaussian_code_nll
 from lit_gans.models import InfoGAN
+from lit_gans.networks.heads import QHead
 from lit_gans.training import train
 from models.test_skeleton import ADAM, NS, TOY_D, TOY_G, fit
 
@@ -54,6 +56,22 @@ def test_information_term_matches_hand_computed_values() -> None:
     cat = categorical_code_nll(q_logits, codes.categorical, [3, 2])
     torch.testing.assert_close(loss, 1.0 * cat + 0.1 * gaussian_code_nll(q_mean, codes.continuous))
     torch.testing.assert_close(logs["train/mutual_info"], math.log(6) - cat.detach())  # H(c) = log 3 + log 2
+
+
+def test_q_head_slope_and_init_follow_the_options() -> None:
+    default = tiny()
+    authors = tiny(q_leaky_slope=0.01, q_init="normal")
+    assert default.q_head.net[2].negative_slope == 0.1 and authors.q_head.net[2].negative_slope == 0.01
+    torch.manual_seed(0)
+    head = QHead(1024, [10], 2, 128, init="normal")  # the authors' N(0, 0.02) weights, N(1, 0.02) BN scales
+    first, bn, last = head.net[0], head.net[1], head.net[3]
+    assert abs(first.weight.std().item() - 0.02) < 0.0005 and abs(first.weight.mean().item()) < 0.0005
+    assert abs(bn.weight.mean().item() - 1.0) < 0.01 and 0.01 < bn.weight.std().item() < 0.03
+    assert torch.equal(last.bias, torch.zeros(12))
+    default_head = QHead(1024, [10], 2, 128)  # PyTorch's U(−1/√fan_in, 1/√fan_in)
+    assert default_head.net[3].weight.abs().max() > 0.06  # beyond what N(0, 0.02) gives over 1,536 draws
+    with pytest.raises(ValueError, match="init must be one of"):
+        QHead(1024, [10], 2, 128, init="xavier")
 
 
 def test_the_information_term_reaches_g_and_q_and_d_owns_q() -> None:
@@ -101,3 +119,12 @@ def test_infogan_on_mnist_drives_the_mutual_information_toward_ln_10(compose_cfg
     # G ignores c and L_I stays below 1 (measured 0.72)
     assert metrics["train/mutual_info"] > 1.9, metrics["train/mutual_info"]
     assert metrics["train/code_entropy"] == pytest.approx(math.log(10))
+
+
+def test_authors_exact_experiment_sets_every_released_code_detail(compose_cfg: Compose) -> None:
+    model = instantiate(compose_cfg("experiment=infogan_mnist_authors_exact").model, _recursive_=False)
+    assert model.generator.pixel_range == "unit" and model.discriminator.pixel_range == "unit"
+    assert model.q_head.net[2].negative_slope == 0.01 and model.discriminator.body[1].negative_slope == 0.01
+    assert model.hparams.lambda_categorical == model.hparams.lambda_continuous == 1.0  # info_reg_coeff on both
+    table1 = instantiate(compose_cfg("model=infogan", "data=mnist").model, _recursive_=False)
+    assert table1.generator.pixel_range == "symmetric" and table1.q_head.net[2].negative_slope == 0.1
