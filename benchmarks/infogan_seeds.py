@@ -7,7 +7,7 @@ digits that are no code's majority ("orphans": two codes share them or one code 
 and the code -> majority digit table. One JSON line per evaluation goes to ``<out>/history.jsonl``.
 
     python benchmarks/infogan_seeds.py --experiment infogan_mnist_authors_code --seed 0 \\
-        --out /work/runs/infogan/authors_s0 -- trainer.max_epochs=2
+        --out runs/infogan/authors_s0 -- trainer.max_epochs=2
 
 Anything after ``--`` is a Hydra override. Not a test: nothing here asserts.
 """

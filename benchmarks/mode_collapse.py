@@ -281,7 +281,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                               "datasets": {}, "figures": []}
     for dataset in args.datasets:
         if dataset == stacked_mnist.DATASET:
-            result["datasets"][dataset] = run_stacked(args, steps_note)
+            stacked = run_stacked(args, steps_note)
+            result["datasets"][dataset] = stacked
+            result["figures"] += [str(args.out / run["grid"]) for m in stacked["models"] for run in m["runs"]]
             continue
         torch.set_num_threads(1)  # the 2-D MLPs are too small for threads to pay off
         rows = []

@@ -190,5 +190,6 @@ def summary(rows: list[tuple[str, StackedModel, list[StackedRun]]], seeds: list[
     return {"d_size": d_size, "num_samples": num_samples, "published_only": [list(p) for p in published["others"]],
             "models": [{"name": name, "label": model.label, "published": published.get(model.published, ""),
                         "runs": [{"seed": seed, "modes": r.modes, "kl": r.kl, "g_steps": r.g_steps, "d_to_g": r.d_to_g,
-                                  "seconds": r.seconds, "cpu_seconds": r.cpu_seconds, "grid": str(r.grid)}
+                                  "seconds": r.seconds, "cpu_seconds": r.cpu_seconds,
+                                  "grid": Path(r.grid).name}  # the file is in figures: no machine path
                                  for r, seed in zip(runs, seeds)]} for name, model, runs in rows]}
