@@ -13,7 +13,7 @@ from hydra.utils import get_class, get_method, instantiate
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
-from lit_gans.checkpoints import check_checkpoint, read_checkpoint
+from lit_gans.checkpoints import read_checkpoint
 from lit_gans.loggers import WandbRunId, finish_wandb, wandb_init_overrides
 from lit_gans.losses import Objective
 from lit_gans.trainer_args import build_trainer, check_trainer_config, clip_into_model
@@ -111,12 +111,10 @@ def config_differences(saved: Mapping[str, Any], current: Mapping[str, Any], tar
 def check_resume(cfg: DictConfig, model: L.LightningModule, ckpt: dict[str, Any] | None = None) -> None:
     """Fail early, with the fix, when ``ckpt_path`` is unreadable or was trained with another
     model config (Lightning would otherwise fail deep inside ``load_state_dict``). ``ckpt``: the
-    checkpoint already read from ``cfg.ckpt_path``, if it was."""
+    checkpoint already read (and checked against the allow-list) by `read_checkpoint` from ``cfg.ckpt_path``, if it
+    was: comparing losses below resolves the names they hold."""
     path = Path(cfg.ckpt_path)
-    if ckpt is None:
-        ckpt = read_checkpoint(path)
-    else:  # comparing losses below resolves the names they hold: the allow-list comes first
-        check_checkpoint(ckpt, path)
+    ckpt = read_checkpoint(path) if ckpt is None else ckpt
     averaged = any(str(c.get("_target_", "")).endswith("GeneratorEMA") for c in (cfg.get("callbacks") or {}).values()
                    if isinstance(c, DictConfig))
     if "live_generator" in ckpt and not averaged:  # its state_dict holds the average: training would resume from it
