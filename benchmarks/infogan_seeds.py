@@ -68,7 +68,9 @@ def q_on_real(model: Any, images: torch.Tensor, labels: torch.Tensor) -> dict[st
     model.eval()
     with torch.no_grad():
         x = images.float() / 127.5 - 1  # uint8 -> the [-1, 1] the networks read
-        logits = model.q_head(model._features_and_score(x)[0])[0][:, :model.num_conditions]
+        # in chunks: D's score is computed alongside, and a minibatch-discrimination head costs O(n²) memory
+        features = torch.cat([model._features_and_score(chunk)[0] for chunk in x.split(250)])
+        logits = model.q_head(features)[0][:, :model.num_conditions]
     model.train(was_training)
     predicted = logits.argmax(dim=1).numpy()
     confusion = np.zeros((model.num_conditions, 10), dtype=np.int64)
