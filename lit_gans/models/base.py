@@ -212,6 +212,19 @@ class AdversarialModule(L.LightningModule):
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)
 
+    # ----- encoders (BiGAN, ALI, MRGAN, MDGAN, VAE, VAE-GAN, ALAE) ------------------------------
+    has_encoder = False  # variants with an encoder E: x -> z say True and implement `encode`
+
+    def encode(self, x: Tensor) -> Tensor:
+        """E(x): the code of a batch of images (B, latent_dim); a stochastic encoder returns its mean. Used by
+        ``encode.py``, reconstruction grids and the representation metrics."""
+        raise NotImplementedError(f"{type(self).__name__} has no encoder; models with one: bigan, ali, mrgan, mdgan, "
+                                  "vae, vaegan, alae.")
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """G(E(x)) (images as the data: [-1, 1]); variants whose G reads more than z override it."""
+        return self.generator(self.encode(x))
+
     @staticmethod
     def real_samples(batch: Any) -> Any:
         """The real batch as the loss hooks take it. Datamodules yield ``(x, y)``; unconditional
