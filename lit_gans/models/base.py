@@ -1,7 +1,8 @@
 """The one adversarial training skeleton every variant shares.
 
 A variant overrides small hooks (``discriminator_loss``, ``generator_loss``,
-``after_discriminator_step``) instead of copying ``training_step``.
+``after_discriminator_step``) instead of copying ``training_step``; a variant with more networks or more
+updates declares its ``players`` and ``steps`` (`lit_gans.models.steps`) and the same skeleton runs them.
 
 Step accounting: one batch = one discriminator (critic) step on that real batch; every
 ``n_critic``-th batch (keyed on ``batch_idx``) also takes one generator step, so the critic
@@ -27,6 +28,7 @@ from lit_gans.models.historical_averaging import HistoricalAverage, check_histor
 from lit_gans.models.instance_noise import add_instance_noise, instance_noise_std
 from lit_gans.models.packing import pack_samples, packed_discriminator_config
 from lit_gans.models.rng import collect_rng_states, set_rng_states
+from lit_gans.models.steps import PLAYER_NAMES, BatchState, Step, check_schedule
 from lit_gans.networks import MinibatchDiscrimination, has_batch_norm
 
 Logs = dict[str, Tensor]
@@ -62,8 +64,8 @@ class AdversarialModule(L.LightningModule):
     Args:
         generator, discriminator: Hydra configs (``_target_`` + kwargs) of the networks.
         loss: a ``conf/loss`` config, see :class:`lit_gans.losses.Objective`.
-        optimizer_g, optimizer_d: ``_partial_`` optimizer configs; each gets its own network's
-            parameters.
+        optimizer_g, optimizer_d: ``_partial_`` optimizer configs; each gets its own player's
+            parameters (``players``; a variant with more players takes ``optimizer_<name>`` for each).
         latent_dim: size of z. ``latent_distribution``: "normal" N(0, I) or "uniform" U[-1, 1].
         n_critic: discriminator steps per generator step.
         scheduler_g, scheduler_d: optional ``_partial_`` LR scheduler configs, stepped after
@@ -88,6 +90,17 @@ class AdversarialModule(L.LightningModule):
             Each check synchronises with the device; once the weights are NaN every later loss is
             too, so a sparse check still catches divergence within a few batches.
     """
+
+    # The update schedule (`lit_gans.models.steps`): each player's networks (attribute names; None ones are
+    # skipped) in optimizer order, which is the order checkpoints store optimizer states in; then the steps of
+    # one batch in order. Variants with more networks or updates (BiGAN, CycleGAN, ALAE) redeclare both.
+    players: dict[str, tuple[str, ...]] = {"g": ("generator",), "d": ("discriminator",)}
+    steps: tuple[Step, ...] = (Step("d", "discriminator_step", after="after_discriminator_step"),
+                               Step("g", "generator_step", due="generator_step_due"))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_schedule(cls.players, cls.steps, cls.__name__)
 
     def __init__(
         self,
@@ -199,6 +212,19 @@ class AdversarialModule(L.LightningModule):
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)
 
+    # ----- encoders (BiGAN, ALI, MRGAN, MDGAN, VAE, VAE-GAN, ALAE) ------------------------------
+    has_encoder = False  # variants with an encoder E: x -> z say True and implement `encode`
+
+    def encode(self, x: Tensor) -> Tensor:
+        """E(x): the code of a batch of images (B, latent_dim); a stochastic encoder returns its mean. Used by
+        ``encode.py``, reconstruction grids and the representation metrics."""
+        raise NotImplementedError(f"{type(self).__name__} has no encoder; models with one: bigan, ali, mrgan, mdgan, "
+                                  "vae, vaegan, alae.")
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """G(E(x)) (images as the data: [-1, 1]); variants whose G reads more than z override it."""
+        return self.generator(self.encode(x))
+
     @staticmethod
     def real_samples(batch: Any) -> Any:
         """The real batch as the loss hooks take it. Datamodules yield ``(x, y)``; unconditional
@@ -215,13 +241,23 @@ class AdversarialModule(L.LightningModule):
         """D from its config, its input widened to m·C channels when packing (``pack`` = m)."""
         return instantiate(packed_discriminator_config(cfg, self.hparams.get("pack", 1)))
 
+    def player_parameters(self, player: str) -> Iterator[nn.Parameter]:
+        """What ``optimizer_<player>`` updates: the parameters of the player's networks (``players``), each once."""
+        seen: set[int] = set()
+        for name in self.players[player]:
+            module = getattr(self, name)
+            for p in module.parameters() if module is not None else ():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
+
     def generator_parameters(self) -> Iterator[nn.Parameter]:
         """What ``optimizer_g`` updates."""
-        return self.generator.parameters()
+        return self.player_parameters("g")
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
-        """What ``optimizer_d`` updates (InfoGAN adds Q, AC-GAN nothing: its classifier is in D)."""
-        return self.discriminator.parameters()
+        """What ``optimizer_d`` updates (InfoGAN adds Q, AC-GAN its classifier)."""
+        return self.player_parameters("d")
 
     def d_scores(self, samples: Any) -> Tensor:
         """D's scores of a real or fake batch as the hooks take it: (B,), or (B/m,) for PacGAN's packs of m."""
@@ -298,28 +334,47 @@ class AdversarialModule(L.LightningModule):
     def after_discriminator_step(self) -> None:
         """Called after every D step (WGAN clips the critic's weights here)."""
 
+    # ----- the two players' steps -------------------------------------------------------------
+    def discriminator_step(self, state: BatchState) -> tuple[Tensor, Logs]:
+        """D's loss on the real batch and a fresh fake one; G is toggled off, so its forward records no graph."""
+        noisy, real = self.with_instance_noise, state.real
+        return self.discriminator_loss(noisy(real), noisy(detached(self.sample_fake(len(images_of(real))))))
+
+    def generator_step(self, state: BatchState) -> tuple[Tensor, Logs]:
+        """G's loss on a fresh fake batch (new z: the D step's fake was drawn before D moved)."""
+        noisy, real = self.with_instance_noise, state.real
+        return self.generator_loss(noisy(real), noisy(self.sample_fake(len(images_of(real)))))
+
     # ----- the skeleton ---------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        real = self.real_samples(batch)
-        n = len(images_of(real))
-        opt_g, opt_d = self.optimizers()[:2]
+        """Run ``steps`` in order on this batch: for each due step, toggle its player's optimizer, compute the
+        loss, check it is finite, zero_grad / manual_backward / step (clipping, AMP, scheduler), run its
+        ``after`` hook; then log every step's values once."""
+        state = BatchState(self.real_samples(batch), batch_idx)
+        optimizers = self.player_optimizers()
         check = self.hparams.nan_check_every_n_batches
         check = check > 0 and batch_idx % check == 0
-        noisy = self.with_instance_noise
-        with self.toggled_optimizer(opt_d):  # G frozen: its forward records no graph
-            d_loss, d_logs = self.discriminator_loss(noisy(real), noisy(detached(self.sample_fake(n))))
-            self._check_finite(check, "discriminator", d_loss)
-            self._step(opt_d, d_loss, "d")
-            self.after_discriminator_step()
-        if self.generator_step_due(batch_idx):
-            with self.toggled_optimizer(opt_g):
-                g_loss, g_logs = self.generator_loss(noisy(real), noisy(self.sample_fake(n)))
-                self._check_finite(check, "generator", g_loss)
-                self._step(opt_g, g_loss, "g")
-            self._log(g_logs)
+        logs: Logs = {}
+        for step in self.steps:
+            if step.due is not None and not getattr(self, step.due)(batch_idx):
+                continue
+            optimizer = optimizers[step.player]
+            with self.toggled_optimizer(optimizer):  # the other players frozen: no graph through their weights
+                loss, step_logs = getattr(self, step.loss)(state)
+                self._check_finite(check, PLAYER_NAMES.get(step.player, step.player), loss)
+                self._step(optimizer, loss, step.player)
+                if step.after is not None:
+                    getattr(self, step.after)()
+            logs.update(step_logs)
         if self.hparams.get("instance_noise"):
-            d_logs["train/instance_noise_std"] = torch.tensor(self.current_instance_noise_std())
-        self._log(d_logs)
+            logs["train/instance_noise_std"] = torch.tensor(self.current_instance_noise_std())
+        self._log(logs)
+
+    def player_optimizers(self) -> dict[str, Any]:
+        """The trainer's (Lightning-wrapped) optimizer of each player, by name."""
+        optimizers = self.optimizers()
+        optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
+        return dict(zip(self.players, optimizers, strict=True))
 
     def current_instance_noise_std(self) -> float:
         """σ_t of the instance noise at the current optimizer step (0 when off)."""
@@ -384,8 +439,7 @@ class AdversarialModule(L.LightningModule):
         Records θ[t]: call once per step of that player."""
         if which not in self._history:
             return 0.0
-        params = self.discriminator_parameters() if which == "d" else self.generator_parameters()
-        term = self._history[which].penalty(params)
+        term = self._history[which].penalty(self.player_parameters(which))
         self.log(f"train/historical_averaging_{which}", term.detach())
         return self.hparams.historical_averaging.get("weight", 0.0) * term
 
@@ -426,17 +480,20 @@ class AdversarialModule(L.LightningModule):
             )
 
     def configure_optimizers(self) -> Any:
+        """One optimizer per player (``optimizer_<name>`` on `player_parameters`), in ``players`` order: checkpoints
+        restore optimizer states as a list zipped in this order. Schedulers: ``scheduler_<name>`` when set."""
         hp = self.hparams
-        opt_g = instantiate(hp.optimizer_g)(self.generator_parameters())
-        opt_d = instantiate(hp.optimizer_d)(self.discriminator_parameters())
+        optimizers, schedulers = [], []
         self._scheduler_slots: dict[str, int] = {}
-        schedulers = []
-        for which, opt, cfg in (("g", opt_g, hp.scheduler_g), ("d", opt_d, hp.scheduler_d)):
-            if cfg:
+        for which in self.players:
+            if hp.get(f"optimizer_{which}") is None:
+                raise ValueError(f"{type(self).__name__} has a player {which!r} but no model.optimizer_{which} config.")
+            optimizer = instantiate(hp[f"optimizer_{which}"])(self.player_parameters(which))
+            optimizers.append(optimizer)
+            if hp.get(f"scheduler_{which}"):
                 self._scheduler_slots[which] = len(schedulers)
-                schedulers.append(instantiate(cfg)(opt))
-        # Order matters: checkpoints restore optimizer states as a list zipped in this order.
-        return ([opt_g, opt_d], schedulers) if schedulers else [opt_g, opt_d]
+                schedulers.append(instantiate(hp[f"scheduler_{which}"])(optimizer))
+        return (optimizers, schedulers) if schedulers else optimizers
 
     # ----- checkpoints -----------------------------------------------------------------------
     @classmethod

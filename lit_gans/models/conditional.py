@@ -6,7 +6,7 @@ hooks get ``Labeled(images, labels)`` for both.
 """
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -126,9 +126,7 @@ class ACGAN(LabelConditioned):
             raise ValueError(f"{type(self.discriminator).__name__} exposes no features for AC-GAN's classifier.")
         self.classifier = nn.Linear(self.discriminator.feature_dim, self.hparams.num_classes)
 
-    def discriminator_parameters(self) -> Iterator[nn.Parameter]:
-        yield from self.discriminator.parameters()
-        yield from self.classifier.parameters()
+    players = {"g": ("generator",), "d": ("discriminator", "classifier")}  # the classifier trains with D
 
     def d_scores(self, samples: Labeled) -> Tensor:
         return self.discriminator(samples.images)

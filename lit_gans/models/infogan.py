@@ -7,8 +7,7 @@ players' losses: D's step trains Q (whose parameters ``optimizer_d`` owns, share
 on detached fakes, G's step sends the same term's gradient through Q into G (Q frozen then).
 """
 
-import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import torch
@@ -123,9 +122,8 @@ class InfoGAN(AdversarialModule):
                            "conditional model: the paper packs unconditional discriminators only).")
 
     # ----- Q and the losses -----------------------------------------------------------------
-    def discriminator_parameters(self) -> Iterator[nn.Parameter]:
-        q_body = self.q_body.parameters() if self.q_body is not None else iter(())
-        return itertools.chain(self.discriminator.parameters(), self.q_head.parameters(), q_body)
+    # optimizer_d owns Q: its head, and its own body when it does not share D's (see the module docstring)
+    players = {"g": ("generator",), "d": ("discriminator", "q_head", "q_body")}
 
     def _features_and_score(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """Q's input features and D's score (B,) from as few passes as the design allows."""
