@@ -11,13 +11,11 @@ from pathlib import Path
 
 import hydra
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from lit_gans.checkpoints import RUN_TARGETS, check_config_targets, read_checkpoint
-from lit_gans.encoding import check_encoder, encode_dataset, split_dataset
-from lit_gans.evaluation import run_config
+from lit_gans.checkpoints import read_checkpoint
+from lit_gans.encoding import check_encoder, encode_dataset, run_datamodule, split_dataset
 from lit_gans.sampling import model_from_checkpoint
-from lit_gans.training import instantiate_datamodule
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="encode")
@@ -25,14 +23,7 @@ def main(cfg: DictConfig) -> Path:
     ckpt = read_checkpoint(Path(cfg.ckpt_path))  # refused before anything is built if it names foreign code
     model = model_from_checkpoint(ckpt, Path(cfg.ckpt_path)).to(cfg.device)
     check_encoder(model)  # before any data is read
-    run = run_config(cfg)
-    if cfg.get("data_root"):
-        run.data.root = cfg.data_root
-    OmegaConf.set_struct(run, False)
-    run.hydra = None  # the saved config's ${hydra:...} interpolations are unused here
-    check_config_targets(OmegaConf.to_container(run.data, resolve=True), "data", RUN_TARGETS, "the run's .hydra/config.yaml")
-    datamodule = instantiate_datamodule(run.data)
-    arrays = encode_dataset(model, split_dataset(datamodule, cfg.split), cfg.batch_size, cfg.limit)
+    arrays = encode_dataset(model, split_dataset(run_datamodule(cfg), cfg.split), cfg.batch_size, cfg.limit)
     out = Path(cfg.out) if cfg.out else (Path(cfg.ckpt_path).resolve().parent.parent / "codes"
                                          / f"{Path(cfg.ckpt_path).stem}_{cfg.split}.npz")
     out.parent.mkdir(parents=True, exist_ok=True)

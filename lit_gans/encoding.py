@@ -57,3 +57,38 @@ def encode_dataset(model: Any, dataset: BatchedTensorDataset, batch_size: int = 
     finally:
         model.train(was_training)
     return {"codes": torch.cat(codes), "labels": torch.cat(labels)}
+
+
+def run_datamodule(cfg: Any) -> Any:
+    """The datamodule of the training run behind ``cfg.ckpt_path`` (its ``.hydra/config.yaml``; ``cfg.run_dir`` and
+    ``cfg.data_root`` when the run or the data moved), its targets held to the run allow-list first."""
+    from omegaconf import OmegaConf
+
+    from lit_gans.checkpoints import RUN_TARGETS, check_config_targets
+    from lit_gans.evaluation import run_config
+    from lit_gans.training import instantiate_datamodule
+
+    run = run_config(cfg)
+    OmegaConf.set_struct(run, False)
+    if cfg.get("data_root"):
+        run.data.root = cfg.data_root
+    run.hydra = None  # the saved config's ${hydra:...} interpolations are unused here
+    check_config_targets(OmegaConf.to_container(run.data, resolve=True), "data", RUN_TARGETS, "the run's .hydra/config.yaml")
+    return instantiate_datamodule(run.data)
+
+
+@torch.no_grad()
+def reconstruction_grid(model: Any, x: Tensor, per_row: int = 8) -> Tensor:
+    """Rows of real images x, each followed by the row of their reconstructions G(E(x)) (model in eval mode,
+    restored after): (2·N, C, H, W) for ``make_grid(..., nrow=per_row)``; N is cut to a multiple of per_row."""
+    check_encoder(model)
+    x = x[: len(x) // per_row * per_row] if len(x) >= per_row else x
+    per_row = min(per_row, len(x))
+    was_training = model.training
+    model.eval()
+    try:
+        rec = model.reconstruct(x.to(model.device)).to(x.dtype).cpu()
+    finally:
+        model.train(was_training)
+    rows = torch.stack([x.cpu().view(-1, per_row, *x.shape[1:]), rec.view(-1, per_row, *x.shape[1:])], dim=1)
+    return rows.reshape(-1, *x.shape[1:])  # x row 0, G(E(x)) row 0, x row 1, ...

@@ -99,3 +99,58 @@ def test_codes_of_a_toy_split_come_from_the_held_out_sample(compose_cfg: Compose
     assert model.training  # restored after encoding in eval mode
     with pytest.raises(ValueError, match="split must be one of"):
         split_dataset(datamodule, "val")
+
+
+def sample_app() -> Callable[[DictConfig], Path]:
+    spec = importlib.util.spec_from_file_location("sample_app", ROOT / "sample.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main.__wrapped__
+
+
+def sample_cfg(*overrides: str) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        cfg = compose("sample", overrides=list(overrides))
+    GlobalHydra.instance().clear()
+    return cfg
+
+
+@needs_mnist
+def test_sample_reconstruct_draws_x_rows_above_their_reconstructions(bigan_run: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    ckpt = bigan_run / "checkpoints" / "last.ckpt"
+    main = sample_app()
+    png = main(sample_cfg(f"ckpt_path={ckpt}", "mode=reconstruct", "n=16", f"out={tmp_path / 'rec.png'}"))
+    assert Image.open(png).size == (4 * 30 + 2, 8 * 30 + 2)  # 16 images in rows of 4: 4 real rows + 4 reconstructed
+    arrays = np.load(main(sample_cfg(f"ckpt_path={ckpt}", "mode=reconstruct", "n=16", f"out={tmp_path / 'rec.npz'}")))
+    assert set(arrays.files) == {"images", "reconstructions", "codes"}
+    assert arrays["images"].shape == arrays["reconstructions"].shape == (16, 28, 28, 1) and arrays["codes"].shape == (16, 50)
+    codes = np.load(encode_app()(encode_cfg(f"ckpt_path={ckpt}", "limit=16", f"out={tmp_path / 'c.npz'}")))["codes"]
+    np.testing.assert_allclose(arrays["codes"], codes, rtol=0, atol=1e-6)  # the first 16 test images, both tools
+
+
+def test_reconstruction_grid_interleaves_real_rows_and_reconstructed_rows(compose_cfg: Compose) -> None:
+    from lit_gans.encoding import reconstruction_grid
+
+    model = instantiate(compose_cfg("model=bigan").model, _recursive_=False)
+    x = torch.rand(8, 1, 28, 28) * 2 - 1
+    grid = reconstruction_grid(model, x, per_row=4)
+    assert grid.shape == (16, 1, 28, 28) and model.training
+    assert torch.equal(grid[:4], x[:4]) and torch.equal(grid[8:12], x[4:])
+    with torch.no_grad():
+        torch.testing.assert_close(grid[4:8], model.eval().reconstruct(x[:4]))
+
+
+@needs_mnist
+def test_sample_grid_callback_draws_reconstructions_beside_the_samples_for_encoder_models(compose_cfg: Compose) -> None:
+    from lit_gans.callbacks import SampleGrid
+    from lit_gans.training import train
+
+    _, objects = train(compose_cfg("model=bigan", "data=mnist", "trainer.max_steps=4", "trainer.limit_val_batches=0",
+                                   "callbacks=samples", "callbacks.samples.every_n_batches=2",
+                                   "callbacks.samples.num_reconstructions=16"))
+    grid = next(c for c in objects["trainer"].callbacks if isinstance(c, SampleGrid))
+    assert [p.name for p in grid.reconstructions] == ["reconstruction_step_0000004.png"] * 2  # batch 2 and the end
+    assert grid.reconstructions[0].parent == grid.saved[0].parent and grid.reconstructions[0].is_file()
