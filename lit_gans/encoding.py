@@ -92,3 +92,30 @@ def reconstruction_grid(model: Any, x: Tensor, per_row: int = 8) -> Tensor:
         model.train(was_training)
     rows = torch.stack([x.cpu().view(-1, per_row, *x.shape[1:]), rec.view(-1, per_row, *x.shape[1:])], dim=1)
     return rows.reshape(-1, *x.shape[1:])  # x row 0, G(E(x)) row 0, x row 1, ...
+
+
+@torch.no_grad()
+def reconstruction_mse(model: Any, dataset: BatchedTensorDataset, batch_size: int = 500, limit: int | None = None) -> float:
+    """Mean over samples and pixels of (G(E(x)) − x)² on the first ``limit`` samples, images in the data's [-1, 1]
+    scale, the model in eval mode (restored after)."""
+    check_encoder(model)
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        for x, _ in split_batches(dataset, batch_size, limit):
+            x = x.to(model.device).float()
+            total += float((model.reconstruct(x).float() - x).pow(2).sum(dtype=torch.float64))
+            count += x.numel()
+    finally:
+        model.train(was_training)
+    return total / count
+
+
+def random_encoder_twin(model: Any, seed: int = 0) -> Any:
+    """A freshly initialised model of the same class and hyper-parameters (built under its own seed, the global RNG
+    untouched): the "random encoder" floor of the representation metrics, through the same ``encode`` hook."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        twin = type(model)(**dict(model.hparams))
+    return twin.to(model.device).eval()
