@@ -87,7 +87,7 @@ def table(result: dict) -> str:
         r = result["rows"][0]
         lines.append(f"| raw pixels (floor) | {pct(r.get('knn1_accuracy_pixels'))} | {pct(r.get('knn5_accuracy_pixels'))} | "
                      f"{pct(r.get('linear_probe_accuracy_pixels'))} | | | |")
-    lines += ["", "Published (60,000-image fit set, 400 epochs):"]
+    lines += ["", "Published (BiGAN, permutation-invariant MNIST, 60,000-image fit set):"]
     lines += [f"- {name}: {value} % ({source})" for name, (value, source) in BIGAN_MNIST.items()]
     return "\n".join(lines)
 

@@ -8,7 +8,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from lit_gans.callbacks import EncoderMetrics
-from lit_gans.metrics.representation import knn_accuracy, linear_probe_accuracy, representation_scores
+from lit_gans.metrics.representation import (
+    knn_accuracy,
+    linear_probe_accuracy,
+    representation_scores,
+)
 from lit_gans.training import instantiate_datamodule
 
 Compose = Callable[..., DictConfig]
