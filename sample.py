@@ -3,6 +3,10 @@
     n=64                    a PNG grid of 64 samples (default); conditional models: one row per
                             class; InfoGAN: categorical code x continuous-code traversal
     mode=interpolate        latent interpolation strips (slerp for Gaussian z)
+    mode=reconstruct        models with an encoder (bigan, ali, ...): the first n images of the run's test
+                            split (split=train for the other), each row of real images x followed by the row
+                            of their reconstructions G(E(x)); with out=x.npz: images (N, H, W, C) uint8,
+                            reconstructions (N, H, W, C) uint8, codes (N, latent_dim) E(x)
     n=10000 out=x.npz       arrays for other tools, one row per image, the same for the same seed:
                               images             (N, H, W, C) uint8
                               z                  (N, latent_dim) float32, the noise G read
@@ -21,6 +25,7 @@ import torch
 from omegaconf import DictConfig
 from torchvision.utils import save_image
 
+from lit_gans.encoding import check_encoder, reconstruction_grid, run_datamodule, split_batches, split_dataset
 from lit_gans.sampling import generate, grid_rows, interpolation_latents, load_model, sample_arrays, to_uint8_nhwc
 
 
@@ -30,8 +35,10 @@ def main(cfg: DictConfig) -> Path:
     gen = torch.Generator().manual_seed(cfg.seed)
     out = Path(cfg.out) if cfg.out else Path(cfg.ckpt_path).resolve().parent.parent / "samples" / f"{cfg.mode}.png"
     conditional = hasattr(model, "sample_grid")  # cGAN / AC-GAN labels or InfoGAN codes besides z
-    if cfg.mode not in ("grid", "interpolate"):
-        raise ValueError(f"mode must be 'grid' or 'interpolate', got {cfg.mode!r}.")
+    if cfg.mode not in ("grid", "interpolate", "reconstruct"):
+        raise ValueError(f"mode must be 'grid', 'interpolate' or 'reconstruct', got {cfg.mode!r}.")
+    if cfg.mode == "reconstruct":
+        return reconstruct(model, cfg, out)
     if cfg.mode == "interpolate" and conditional:
         raise ValueError(f"mode=interpolate walks the latent z of unconditional models; {type(model).__name__} also "
                          "takes labels / codes: use mode=grid (a row per class, or InfoGAN's code traversal).")
@@ -57,6 +64,26 @@ def main(cfg: DictConfig) -> Path:
         np.savez_compressed(out, images=to_uint8_nhwc(images).numpy(), **{k: v.cpu().numpy() for k, v in extra.items()})
     else:
         save_image(images, out, nrow=nrow, normalize=True, value_range=(-1, 1))
+    print(out)
+    return out
+
+
+def reconstruct(model: torch.nn.Module, cfg: DictConfig, out: Path) -> Path:
+    """mode=reconstruct: x above G(E(x)) for the first n images of the run's ``split``."""
+    check_encoder(model)  # before any data is read
+    x, _ = next(split_batches(split_dataset(run_datamodule(cfg), cfg.split), cfg.n, cfg.n))
+    if x.dim() != 4:
+        raise ValueError(f"mode=reconstruct draws image grids; this data has {tuple(x.shape[1:])}-shaped samples. "
+                         "Use encode.py for codes of any data.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npz":
+        with torch.no_grad():
+            codes, rec = model.encode(x.to(model.device)).cpu(), model.reconstruct(x.to(model.device)).cpu()
+        np.savez_compressed(out, images=to_uint8_nhwc(x).numpy(), reconstructions=to_uint8_nhwc(rec).numpy(),
+                            codes=codes.numpy())
+    else:
+        per_row = grid_rows(len(x))
+        save_image(reconstruction_grid(model, x, per_row), out, nrow=per_row, normalize=True, value_range=(-1, 1))
     print(out)
     return out
 

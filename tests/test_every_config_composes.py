@@ -9,9 +9,12 @@ from omegaconf import DictConfig, OmegaConf
 from helpers import CONF
 
 Compose = Callable[..., DictConfig]
-ENTRY_POINTS = {"train", "evaluate", "sample"}  # top-level configs, composed by their scripts
+ENTRY_POINTS = {"train", "evaluate", "sample", "encode"}  # top-level configs, composed by their scripts
 # package-placed groups: a net config lands on the model's generator / discriminator
-PLACED = {"net/generator": "net/generator@model.generator", "net/discriminator": "net/discriminator@model.discriminator"}
+PLACED = {"net/generator": "net/generator@model.generator", "net/discriminator": "net/discriminator@model.discriminator",
+          # the encoder family (BiGAN, ALI): placed on a model that has them
+          "net/encoder": "net/encoder@model.encoder", "net/joint_discriminator": "net/joint_discriminator@model.joint_discriminator"}
+ON_MODEL = {"net/encoder": "model=bigan", "net/joint_discriminator": "model=bigan"}  # groups only some models have
 BUILT_IN_TEST_CONFIGS = {"model", "data", "experiment", "loss"}  # test_configs.py composes and builds every one of these
 
 
@@ -30,7 +33,7 @@ def test_config_composes_and_resolves(compose_cfg: Compose, group: str, name: st
         assert cfg.hydra.run.dir.startswith("outputs/")
         return
     override = f"{PLACED.get(group, group)}={name}"
-    cfg = compose_cfg(override, quiet=False)
+    cfg = compose_cfg(*([ON_MODEL[group]] if group in ON_MODEL else []), override, quiet=False)
     plain = {k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
              for k, v in cfg.items() if k != "hydra"}  # raises on any interpolation that does not resolve
     assert plain["model"]["_target_"].startswith("lit_gans.models")

@@ -3,9 +3,10 @@
 from lit_gans.callbacks.checkpoint import PeriodicCheckpoint
 from lit_gans.callbacks.critic_diagnostics import CriticDiagnostics
 from lit_gans.callbacks.ema import GeneratorEMA, ema_weights
+from lit_gans.callbacks.encoder_metrics import EncoderMetrics
 from lit_gans.callbacks.generator_metrics import GeneratorMetrics
 from lit_gans.callbacks.optimizer_diagnostics import StepGradientCosine
 from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.callbacks.summary import RunSummary
 
-__all__ = ["CriticDiagnostics", "GeneratorEMA", "GeneratorMetrics", "PeriodicCheckpoint", "RunSummary", "SampleGrid", "StepGradientCosine", "ema_weights"]
+__all__ = ["CriticDiagnostics", "EncoderMetrics", "GeneratorEMA", "GeneratorMetrics", "PeriodicCheckpoint", "RunSummary", "SampleGrid", "StepGradientCosine", "ema_weights"]

@@ -10,6 +10,7 @@ from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
 from lit_gans.callbacks.ema import ema_weights
+from lit_gans.encoding import reconstruction_grid, split_batches, split_dataset
 
 
 class SampleGrid(L.Callback):
@@ -22,11 +23,19 @@ class SampleGrid(L.Callback):
     samples are also kept in ``points`` as (global step, (N, D) tensor), saved in checkpoints, for
     `RunSummary`'s strip of plots over training. With a `GeneratorEMA` callback in the run, the
     generator's moving average draws the samples.
+
+    Models with an encoder (``has_encoder``: BiGAN, ALI, ...) on image data also get a reconstruction grid beside
+    each sample grid, ``reconstruction_step_<global_step>.png``: the first ``num_reconstructions`` test images in
+    rows of 8, each row followed by its reconstructions G(E(x)) (the live G and E, not the EMA: they are a pair).
     """
 
-    def __init__(self, every_n_batches: int = 500, num_samples: int = 64, seed: int = 0, dirname: str = "samples") -> None:
+    def __init__(self, every_n_batches: int = 500, num_samples: int = 64, seed: int = 0, dirname: str = "samples",
+                 num_reconstructions: int = 32) -> None:
         self.every_n_batches, self.num_samples, self.seed, self.dirname = every_n_batches, num_samples, seed, dirname
+        self.num_reconstructions = num_reconstructions
         self._z: Tensor | None = None
+        self._real: Tensor | None = None  # the fixed real images of the reconstruction grids
+        self.reconstructions: list[Path] = []
         self.saved: list[Path] = []
         self.points: list[tuple[int, Tensor]] = []  # (global step, (N, D) samples) of 1-D / 2-D data
 
@@ -71,19 +80,38 @@ class SampleGrid(L.Callback):
             grid = None
         self.saved.append(path)
         self._send_to_loggers(trainer, path, grid)
+        if fake.dim() == 4 and getattr(pl_module, "has_encoder", False) and self.num_reconstructions > 0:
+            self.render_reconstructions(trainer, pl_module, out_dir)
         return path
 
-    def _send_to_loggers(self, trainer: L.Trainer, path: Path, grid: Tensor | None) -> None:
+    def render_reconstructions(self, trainer: L.Trainer, pl_module: Any, out_dir: Path) -> Path | None:
+        """x above G(E(x)) for the fixed real images; ``reconstruction_step_<global_step>.png``."""
+        if self._real is None:
+            datamodule = trainer.datamodule
+            if datamodule is None or not (hasattr(datamodule, "dataset") or hasattr(datamodule, "val_set")):
+                return None
+            x, _ = next(split_batches(split_dataset(datamodule, "test"), self.num_reconstructions, self.num_reconstructions))
+            self._real = x.float().cpu()
+        per_row = 8
+        grid = make_grid(reconstruction_grid(pl_module, self._real, per_row).float(), nrow=min(per_row, len(self._real)),
+                         normalize=True, value_range=(-1, 1))
+        path = out_dir / f"reconstruction_step_{trainer.global_step:07d}.png"
+        save_image(grid, path)
+        self.reconstructions.append(path)
+        self._send_to_loggers(trainer, path, grid, key="reconstructions")
+        return path
+
+    def _send_to_loggers(self, trainer: L.Trainer, path: Path, grid: Tensor | None, key: str = "samples") -> None:
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image(key="samples", images=[str(path)], step=trainer.global_step)
+                logger.log_image(key=key, images=[str(path)], step=trainer.global_step)
             elif isinstance(logger, TensorBoardLogger):
                 if grid is None:
                     from PIL import Image
                     from torchvision.transforms.functional import pil_to_tensor
 
                     grid = pil_to_tensor(Image.open(path).convert("RGB"))
-                logger.experiment.add_image("samples", grid, global_step=trainer.global_step)
+                logger.experiment.add_image(key, grid, global_step=trainer.global_step)
 
     def state_dict(self) -> dict[str, Any]:
         return {"z": self._z, "points": self.points}

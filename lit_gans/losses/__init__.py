@@ -10,6 +10,7 @@ from lit_gans.losses.adversarial import (
     minimax_generator_loss,
     non_saturating_generator_loss,
 )
+from lit_gans.losses.bidirectional import bidirectional_generator_loss
 from lit_gans.losses.cramer import (
     cramer_critic_loss,
     cramer_gradient_penalty,
@@ -49,6 +50,7 @@ __all__ = [
     "DIVERGENCES",
     "FDivergence",
     "Objective",
+    "bidirectional_generator_loss",
     "began_convergence",
     "began_discriminator_loss",
     "began_generator_loss",

@@ -1,6 +1,7 @@
 """One LightningModule per variant family; ``base.AdversarialModule`` is the shared skeleton."""
 
 from lit_gans.models.base import AdversarialModule
+from lit_gans.models.bigan import ALI, BiGAN
 from lit_gans.models.conditional import ACGAN, CGAN
 from lit_gans.models.cramer import CramerGAN
 from lit_gans.models.energy import BEGAN, EBGAN
@@ -10,4 +11,4 @@ from lit_gans.models.infogan import InfoGAN
 from lit_gans.models.unrolled import UnrolledGAN
 from lit_gans.models.wgan import WGAN, WGANGP
 
-__all__ = ["ACGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "DCGAN", "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "UnrolledGAN"]
+__all__ = ["ACGAN", "ALI", "BiGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "DCGAN", "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "UnrolledGAN"]

@@ -3,6 +3,7 @@
 from lit_gans.networks.affine import AffineGenerator
 from lit_gans.networks.autoencoder import ConvAutoencoder, MLPAutoencoder
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from lit_gans.networks.encoder import ConvEncoder, JointDiscriminator, MLPEncoder
 from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm, VirtualBatchNormGenerator, reference_pass
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
@@ -13,6 +14,9 @@ __all__ = [
     "ParallelLineGenerator",
     "AffineGenerator",
     "ConvAutoencoder",
+    "ConvEncoder",
+    "JointDiscriminator",
+    "MLPEncoder",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "InfoGANDiscriminator",
