@@ -262,12 +262,13 @@ class AdversarialModule(L.LightningModule):
                     yield p
 
     def generator_parameters(self) -> Iterator[nn.Parameter]:
-        """What ``optimizer_g`` updates."""
-        return self.player_parameters("g")
+        """What ``optimizer_g`` updates; in a model without a "g" player (the VAE's "vae" player owns E and G),
+        G's own parameters (the EMA callback finds their optimizer)."""
+        return self.player_parameters("g") if "g" in self.players else iter(self.generator.parameters())
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
-        """What ``optimizer_d`` updates (InfoGAN adds Q, AC-GAN its classifier)."""
-        return self.player_parameters("d")
+        """What ``optimizer_d`` updates (InfoGAN adds Q, AC-GAN its classifier); nothing without a "d" player."""
+        return self.player_parameters("d") if "d" in self.players else iter(())
 
     def d_scores(self, samples: Any) -> Tensor:
         """D's scores of a real or fake batch as the hooks take it: (B,), or (B/m,) for PacGAN's packs of m."""

@@ -187,3 +187,14 @@ def test_elbo_step_logs_the_bound_and_its_terms() -> None:
     assert_close(logs["train/elbo"], -loss.detach())
     assert_close(logs["train/reconstruction_nll"] + logs["train/kl"], loss.detach())
     assert F.relu(-logs["train/kl"]) == 0  # KL >= 0
+
+
+def test_the_generator_ema_averages_the_decoder() -> None:
+    """The EMA callback finds the optimizer of G's parameters in the one "vae" player and averages G only."""
+    from lit_gans.callbacks.ema import GeneratorEMA
+    torch.manual_seed(0)
+    model, ema = toy_vae(), GeneratorEMA(decay=0.5)
+    trainer(max_steps=3, callbacks=[ema]).fit(model, loader(4))
+    assert ema.ema is not None
+    averaged, live = list(ema.ema.parameters()), list(model.generator.parameters())
+    assert len(averaged) == len(live) and any(not torch.equal(a, b) for a, b in zip(averaged, live))
