@@ -126,7 +126,7 @@ def test_each_of_the_three_steps_moves_only_its_players_network() -> None:
     assert moved == [("e", {"encoder"}), ("g", {"generator"}), ("d", {"discriminator"})] * 2
 
 
-def test_the_gan_loss_never_reaches_the_encoder_and_the_reconstruction_never_reaches_dis() -> None:
+def test_dis_loss_reaches_only_dis_and_prior_samples_carry_no_gradient_to_the_encoder() -> None:
     torch.manual_seed(0)
     model = toy()
     state = BatchState(next(iter(loader(1)))[0], 0)
