@@ -19,7 +19,9 @@ from helpers import ROOT, config_names, needs_mnist
 AUTOENCODER_D = "net/discriminator@model.discriminator=autoencoder_toy"
 # what each model needs on the 8-Gaussian ring (8 classes for the conditional ones)
 ON_RING = {"ebgan": [AUTOENCODER_D], "began": [AUTOENCODER_D],
-           "cgan": ["model.num_classes=8"], "acgan": ["model.num_classes=8"]}
+           "cgan": ["model.num_classes=8"], "acgan": ["model.num_classes=8"],
+           "vae": ["model.discriminator=null", "model.likelihood=gaussian"],  # the ring's toy D is not the VAE's
+           "vaegan": ["~model.encoder", "+model.encoder={_target_:lit_gans.networks.MLPDiscriminator,in_shape:[2],hidden:[32]}"]}
 # one of each kind of training step in the default suite (gradient penalty, unrolled D, BEGAN's k_t, labels);
 # every model under -m slow
 DEFAULT_SUITE = {"wgan_gp", "unrolled", "began", "acgan"}

@@ -63,7 +63,9 @@ class AdversarialModule(L.LightningModule):
 
     Args:
         generator, discriminator: Hydra configs (``_target_`` + kwargs) of the networks.
-        loss: a ``conf/loss`` config, see :class:`lit_gans.losses.Objective`.
+        loss: a ``conf/loss`` config, see :class:`lit_gans.losses.Objective`. A model with
+            ``adversarial_optional = True`` (the VAE) may have no discriminator and no loss (None): then
+            ``self.discriminator`` and ``self.objective`` are None and its steps must not use them.
         optimizer_g, optimizer_d: ``_partial_`` optimizer configs; each gets its own player's
             parameters (``players``; a variant with more players takes ``optimizer_<name>`` for each).
         latent_dim: size of z. ``latent_distribution``: "normal" N(0, I) or "uniform" U[-1, 1].
@@ -98,6 +100,9 @@ class AdversarialModule(L.LightningModule):
     steps: tuple[Step, ...] = (Step("d", "discriminator_step", after="after_discriminator_step"),
                                Step("g", "generator_step", due="generator_step_due"))
 
+    # True in models that may run without a discriminator / adversarial loss (VAE): discriminator=None, loss=None
+    adversarial_optional = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         check_schedule(cls.players, cls.steps, cls.__name__)
@@ -105,10 +110,10 @@ class AdversarialModule(L.LightningModule):
     def __init__(
         self,
         generator: Mapping[str, Any],
-        discriminator: Mapping[str, Any],
-        loss: Mapping[str, Any],
-        optimizer_g: Mapping[str, Any],
-        optimizer_d: Mapping[str, Any],
+        discriminator: Mapping[str, Any] | None = None,
+        loss: Mapping[str, Any] | None = None,
+        optimizer_g: Mapping[str, Any] | None = None,
+        optimizer_d: Mapping[str, Any] | None = None,
         latent_dim: int = 100,
         latent_distribution: str = "normal",
         n_critic: int = 1,
@@ -147,8 +152,13 @@ class AdversarialModule(L.LightningModule):
         self._history = {which: HistoricalAverage() for which in self._averaged_players()}
         self.automatic_optimization = False
         self.generator = self.build_generator(generator)
-        self.discriminator = self.build_discriminator(discriminator)
-        self.objective = Objective.from_config(loss)
+        if (discriminator is None or loss is None) and not self.adversarial_optional:
+            raise ValueError(f"{type(self).__name__} is adversarial: it needs model.discriminator and model.loss configs.")
+        # models without a discriminator (the VAE) have neither D nor an adversarial objective
+        self.discriminator = self.build_discriminator(discriminator) if discriminator is not None else None
+        self.objective = Objective.from_config(loss) if loss is not None else None
+        if self.discriminator is None or self.objective is None:
+            return
         if feature_matching:
             if not self.supports_feature_matching:
                 raise ValueError(f"{type(self).__name__} has a generator loss of its own; feature matching replaces the "
@@ -252,12 +262,13 @@ class AdversarialModule(L.LightningModule):
                     yield p
 
     def generator_parameters(self) -> Iterator[nn.Parameter]:
-        """What ``optimizer_g`` updates."""
-        return self.player_parameters("g")
+        """What ``optimizer_g`` updates; in a model without a "g" player (the VAE's "vae" player owns E and G),
+        G's own parameters (the EMA callback finds their optimizer)."""
+        return self.player_parameters("g") if "g" in self.players else iter(self.generator.parameters())
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
-        """What ``optimizer_d`` updates (InfoGAN adds Q, AC-GAN its classifier)."""
-        return self.player_parameters("d")
+        """What ``optimizer_d`` updates (InfoGAN adds Q, AC-GAN its classifier); nothing without a "d" player."""
+        return self.player_parameters("d") if "d" in self.players else iter(())
 
     def d_scores(self, samples: Any) -> Tensor:
         """D's scores of a real or fake batch as the hooks take it: (B,), or (B/m,) for PacGAN's packs of m."""
@@ -415,7 +426,7 @@ class AdversarialModule(L.LightningModule):
         if m > 1:  # PacGAN: whole packs only (validation keeps its last, short batch); packing variants take tensors
             real = real[: len(real) // m * m]
         n = len(images_of(real))
-        if n:
+        if n and self.discriminator is not None:  # a model without D (VAE) logs its own validation values
             self.log("val/d_real", self.d_scores(real).mean(), sync_dist=True, batch_size=n)
 
     def _log(self, logs: Logs) -> None:

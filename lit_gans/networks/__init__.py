@@ -9,6 +9,7 @@ from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
 from lit_gans.networks.shift import ParallelLineGenerator
+from lit_gans.networks.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
 
 __all__ = [
     "ParallelLineGenerator",
@@ -28,6 +29,9 @@ __all__ = [
     "Maxout",
     "VirtualBatchNorm",
     "VirtualBatchNormGenerator",
+    "VAEGANDecoder",
+    "VAEGANDiscriminator",
+    "VAEGANEncoder",
     "has_batch_norm",
     "reference_pass",
 ]
