@@ -7,6 +7,7 @@ from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
+from lit_gans.networks.pix2pix import PatchDiscriminator, UNetGenerator, receptive_field
 from lit_gans.networks.shift import ParallelLineGenerator
 
 __all__ = [
@@ -22,6 +23,9 @@ __all__ = [
     "MinibatchDiscrimination",
     "MLPGenerator",
     "Maxout",
+    "PatchDiscriminator",
+    "UNetGenerator",
+    "receptive_field",
     "VirtualBatchNorm",
     "VirtualBatchNormGenerator",
     "has_batch_norm",
