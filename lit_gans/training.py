@@ -33,6 +33,20 @@ def instantiate_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     return datamodule
 
 
+def check_batch_kind(datamodule: L.LightningDataModule, model: L.LightningModule) -> None:
+    """A model and data that disagree on what a batch carries (``batch_kind``: "images" or "paired") fail here,
+    before training, naming the fix."""
+    data_kind, model_kind = getattr(datamodule, "batch_kind", "images"), getattr(model, "batch_kind", "images")
+    if data_kind == model_kind:
+        return
+    if model_kind == "paired":
+        fix = "use paired data: data=mnist_edges (built in) or data=paired data.root=<folder with train/ val/ test/>"
+    else:
+        fix = "use an image data set (data=mnist, data=cifar10, data=image_folder, ...) or a translation model (model=pix2pix)"
+    raise ValueError(f"{type(model).__name__} trains on {model_kind} batches but {type(datamodule).__name__} serves "
+                     f"{data_kind} ones: {fix}.")
+
+
 def instantiate_dict(cfg: DictConfig | None) -> list[Any]:
     """Instantiate every ``_target_`` entry of a ``{name: config}`` group (callbacks, loggers)."""
     if not cfg:
@@ -168,6 +182,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     ckpt = read_checkpoint(cfg.ckpt_path) if cfg.get("ckpt_path") else None
     datamodule = instantiate_datamodule(cfg.data)
     model = instantiate(cfg.model, _recursive_=False)
+    check_batch_kind(datamodule, model)
     if ckpt is not None:
         check_resume(cfg, model, ckpt)  # before any logger opens a (W&B) run
     loggers = instantiate_loggers(cfg.get("logger"), ckpt)

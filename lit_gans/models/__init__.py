@@ -7,7 +7,8 @@ from lit_gans.models.energy import BEGAN, EBGAN
 from lit_gans.models.fgan import FGAN
 from lit_gans.models.gan import DCGAN, GAN
 from lit_gans.models.infogan import InfoGAN
+from lit_gans.models.pix2pix import Pix2Pix
 from lit_gans.models.unrolled import UnrolledGAN
 from lit_gans.models.wgan import WGAN, WGANGP
 
-__all__ = ["ACGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "DCGAN", "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "UnrolledGAN"]
+__all__ = ["ACGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "DCGAN", "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "Pix2Pix", "UnrolledGAN"]
