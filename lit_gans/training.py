@@ -33,9 +33,9 @@ def instantiate_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     return datamodule
 
 
-def check_batch_kind(datamodule: L.LightningDataModule, model: L.LightningModule) -> None:
-    """A model and data that disagree on what a batch carries (``batch_kind``: "images" or "paired") fail here,
-    before training, naming the fix."""
+def check_batch_kind(datamodule: L.LightningDataModule, model: type | L.LightningModule) -> None:
+    """A model (class) and data that disagree on what a batch carries (``batch_kind``: "images" or "paired") fail
+    here, before the model is built, naming the fix."""
     data_kind, model_kind = getattr(datamodule, "batch_kind", "images"), getattr(model, "batch_kind", "images")
     if data_kind == model_kind:
         return
@@ -43,7 +43,8 @@ def check_batch_kind(datamodule: L.LightningDataModule, model: L.LightningModule
         fix = "use paired data: data=mnist_edges (built in) or data=paired data.root=<folder with train/ val/ test/>"
     else:
         fix = "use an image data set (data=mnist, data=cifar10, data=image_folder, ...) or a translation model (model=pix2pix)"
-    raise ValueError(f"{type(model).__name__} trains on {model_kind} batches but {type(datamodule).__name__} serves "
+    name = model.__name__ if isinstance(model, type) else type(model).__name__
+    raise ValueError(f"{name} trains on {model_kind} batches but {type(datamodule).__name__} serves "
                      f"{data_kind} ones: {fix}.")
 
 
@@ -181,8 +182,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     # read (and refused if it names code outside lit_gans' allow-list) before anything is built
     ckpt = read_checkpoint(cfg.ckpt_path) if cfg.get("ckpt_path") else None
     datamodule = instantiate_datamodule(cfg.data)
+    check_batch_kind(datamodule, get_class(cfg.model._target_))
     model = instantiate(cfg.model, _recursive_=False)
-    check_batch_kind(datamodule, model)
     if ckpt is not None:
         check_resume(cfg, model, ckpt)  # before any logger opens a (W&B) run
     loggers = instantiate_loggers(cfg.get("logger"), ckpt)

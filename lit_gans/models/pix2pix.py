@@ -203,6 +203,12 @@ class Pix2Pix(AdversarialModule):
         return loss, logs
 
     # ----- validation -------------------------------------------------------------------------------
+    def on_validation_epoch_start(self) -> None:
+        # fresh states in this loop's grad mode: a `trainer.validate` (inference mode) leaves inference tensors that
+        # a later fit's validation (no_grad) could not update in place
+        self.val_l1.reset()
+        self.val_digit_accuracy.reset()
+
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         """``val/l1``: mean |G(x) − y| per pixel (in [-1, 1] units); ``val/digit_accuracy`` when the datamodule's
         targets are MNIST digits (``digit_targets``): our MNIST classifier's accuracy on G(x) against the pairs' kept
