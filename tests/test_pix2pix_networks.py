@@ -46,9 +46,12 @@ def test_sizes_a_unet_cannot_take_are_refused_naming_the_fix(size: int) -> None:
         g(torch.zeros(1, 1, 48, 32))
 
 
-def test_an_odd_size_has_no_unet() -> None:
+def test_an_odd_size_has_no_unet_and_a_size_with_few_factors_of_2_is_refused_unless_asked_for() -> None:
     with pytest.raises(ValueError, match="divisible by 2"):
         UNetGenerator((1, 27, 27))
+    with pytest.raises(ValueError, match=r"stops after 1 levels at a 143x143 bottleneck.*depth=1"):
+        UNetGenerator((1, 286, 286))  # the authors' load size, not their crop
+    assert UNetGenerator((1, 260, 260), ngf=2, depth=2).depth == 2
 
 
 @pytest.mark.parametrize("n_layers, field", [(0, 1), (1, 16), (2, 34), (3, 70), (4, 142)])

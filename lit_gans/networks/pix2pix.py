@@ -15,6 +15,7 @@ from lit_gans.networks.layers import dcgan_init_
 
 NORMS = ("batch", "instance", "none")
 MAX_UNET_DEPTH = 8  # the authors' unet_256: 8 downsamplings take 256 px to 1x1
+MAX_BOTTLENECK = 8  # a derived depth must shrink the image at least this far (28 px: 7x7 after 2 levels)
 
 
 def norm_layer(norm: str, channels: int) -> nn.Module:
@@ -90,6 +91,11 @@ class UNetGenerator(nn.Module):
         if self.depth < 1:
             raise ValueError(f"A U-Net needs image sides divisible by 2 at least (each level halves them); got {size}. "
                              f"Use a size such as {valid_sizes(5, size)} (data.crop_size / data.image_size).")
+        if depth is None and size >> self.depth > MAX_BOTTLENECK:
+            raise ValueError(f"A U-Net on {size} px stops after {self.depth} levels at a {size >> self.depth}x"
+                             f"{size >> self.depth} bottleneck ({size} = 2^{self.depth}·{size >> self.depth}): use a side with "
+                             f"more factors of 2, such as {valid_sizes(5, size)} (data.crop_size / data.image_size), or "
+                             f"set model.generator.depth={self.depth} to accept it.")
         check_unet_size(height, width, self.depth, f"the data ({height}x{width})")
         norm_layer(norm, 1)  # check the name
         bias = norm != "batch"  # the authors: a conv before BatchNorm needs no bias
