@@ -33,16 +33,22 @@ def instantiate_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     return datamodule
 
 
+# what to suggest for each kind of batch a model trains on (check_batch_kind)
+DATA_OF_KIND = {
+    "images": "an image data set (data=mnist, data=cifar10, data=image_folder, ...)",
+    "paired": "paired data: data=mnist_edges (built in) or data=paired data.root=<folder with train/ val/ test/>",
+}
+
+
 def check_batch_kind(datamodule: L.LightningDataModule, model: type | L.LightningModule) -> None:
     """A model (class) and data that disagree on what a batch carries (``batch_kind``: "images" or "paired") fail
     here, before the model is built, naming the fix."""
     data_kind, model_kind = getattr(datamodule, "batch_kind", "images"), getattr(model, "batch_kind", "images")
     if data_kind == model_kind:
         return
-    if model_kind == "paired":
-        fix = "use paired data: data=mnist_edges (built in) or data=paired data.root=<folder with train/ val/ test/>"
-    else:
-        fix = "use an image data set (data=mnist, data=cifar10, data=image_folder, ...) or a translation model (model=pix2pix)"
+    fix = f"use {DATA_OF_KIND[model_kind]}" if model_kind in DATA_OF_KIND else f"use data serving {model_kind} batches"
+    if model_kind == "images":
+        fix += " (or a translation model, e.g. model=pix2pix, for this data)"
     name = model.__name__ if isinstance(model, type) else type(model).__name__
     raise ValueError(f"{name} trains on {model_kind} batches but {type(datamodule).__name__} serves "
                      f"{data_kind} ones: {fix}.")
