@@ -7,7 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
-from lit_gans.data import DatasetNotFoundError, MNISTEdgesDataModule, Paired, PairedDataModule
+from lit_gans.data import (
+    DatasetNotFoundError,
+    MNISTEdgesDataModule,
+    Paired,
+    PairedDataModule,
+)
 from lit_gans.data.paired import paired_transform, split_pair
 
 

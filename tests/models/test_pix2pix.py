@@ -7,17 +7,17 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import needs_mnist, t
+from models.test_skeleton import ADAM, NS, snapshot
 from torch.testing import assert_close
 from torch.utils.data import DataLoader
 
-from helpers import needs_mnist, t
 from lit_gans.data import MNISTEdgesDataModule, Paired
 from lit_gans.data.paired import collate_paired
 from lit_gans.losses import halved, l1_translation_loss
 from lit_gans.models import Pix2Pix
 from lit_gans.models.pix2pix import center_crop, translation_mode
 from lit_gans.models.steps import BatchState, Step
-from models.test_skeleton import ADAM, NS, snapshot
 
 SIZE = 8
 UNET = {"_target_": "lit_gans.networks.UNetGenerator", "in_shape": [1, SIZE, SIZE], "ngf": 4, "norm": "batch"}
@@ -207,7 +207,7 @@ def test_l1_falls_well_below_the_untrained_generators_on_mnist_edges(one_thread:
     dm = MNISTEdgesDataModule(num_samples=1024, num_val_samples=256, batch_size=32)
     model = pix2pix(generator={**UNET, "in_shape": [1, 32, 32], "ngf": 8},
                     discriminator={**PATCH, "ndf": 8}, optimizer_g={**ADAM, "lr": 2e-3})
-    trainer = lambda: L.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,  # noqa: E731
+    trainer = lambda: L.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
                                 enable_progress_bar=False, enable_model_summary=False, limit_val_batches=4,
                                 num_sanity_val_steps=0)
     before = trainer().validate(model, datamodule=dm, verbose=False)[0]
@@ -227,10 +227,10 @@ def folder_run(compose_cfg: Any, root: Any, *overrides: str) -> Any:
 def test_a_paired_folder_trains_and_resumes_exactly(compose_cfg: Any, tmp_path: Any, one_thread: None) -> None:
     """Random crops, flips and dropout masks all come from restored random streams: a run killed after its
     first epoch and resumed ends with the weights of an uninterrupted one."""
-    from omegaconf import open_dict
-
     from data.test_data_paired import write_pairs
     from helpers import CrashAtEpoch  # noqa: F401  (named by the crash callback below)
+    from omegaconf import open_dict
+
     from lit_gans.training import train
 
     root = tmp_path / "pairs"
