@@ -32,6 +32,9 @@ from lit_gans.sampling import generate, grid_rows, interpolation_latents, load_m
 @hydra.main(version_base="1.3", config_path="conf", config_name="sample")
 def main(cfg: DictConfig) -> Path:
     model = load_model(cfg.ckpt_path).to(cfg.device)
+    if model.batch_kind != "images":
+        raise ValueError(f"{type(model).__name__} translates images (no z): sample.py draws from noise. Its training run "
+                         "wrote input | output | target grids under <run>/samples; in Python, model.translate(a).")
     gen = torch.Generator().manual_seed(cfg.seed)
     out = Path(cfg.out) if cfg.out else Path(cfg.ckpt_path).resolve().parent.parent / "samples" / f"{cfg.mode}.png"
     conditional = hasattr(model, "sample_grid")  # cGAN / AC-GAN labels or InfoGAN codes besides z

@@ -33,6 +33,27 @@ def instantiate_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     return datamodule
 
 
+# what to suggest for each kind of batch a model trains on (check_batch_kind)
+DATA_OF_KIND = {
+    "images": "an image data set (data=mnist, data=cifar10, data=image_folder, ...)",
+    "paired": "paired data: data=mnist_edges (built in) or data=paired data.root=<folder with train/ val/ test/>",
+}
+
+
+def check_batch_kind(datamodule: L.LightningDataModule, model: type | L.LightningModule) -> None:
+    """A model (class) and data that disagree on what a batch carries (``batch_kind``: "images" or "paired") fail
+    here, before the model is built, naming the fix."""
+    data_kind, model_kind = getattr(datamodule, "batch_kind", "images"), getattr(model, "batch_kind", "images")
+    if data_kind == model_kind:
+        return
+    fix = f"use {DATA_OF_KIND[model_kind]}" if model_kind in DATA_OF_KIND else f"use data serving {model_kind} batches"
+    if model_kind == "images":
+        fix += " (or a translation model, e.g. model=pix2pix, for this data)"
+    name = model.__name__ if isinstance(model, type) else type(model).__name__
+    raise ValueError(f"{name} trains on {model_kind} batches but {type(datamodule).__name__} serves "
+                     f"{data_kind} ones: {fix}.")
+
+
 def instantiate_dict(cfg: DictConfig | None) -> list[Any]:
     """Instantiate every ``_target_`` entry of a ``{name: config}`` group (callbacks, loggers)."""
     if not cfg:
@@ -167,6 +188,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     # read (and refused if it names code outside lit_gans' allow-list) before anything is built
     ckpt = read_checkpoint(cfg.ckpt_path) if cfg.get("ckpt_path") else None
     datamodule = instantiate_datamodule(cfg.data)
+    check_batch_kind(datamodule, get_class(cfg.model._target_))
     model = instantiate(cfg.model, _recursive_=False)
     if ckpt is not None:
         check_resume(cfg, model, ckpt)  # before any logger opens a (W&B) run

@@ -37,3 +37,18 @@ class CrashAtEpoch(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.current_epoch == self.epoch:
             raise RuntimeError(f"simulated crash at the start of epoch {self.epoch}")
+
+
+def batch_kind(group: str, name: str) -> str:
+    """What a batch of ``conf/<group>/<name>.yaml`` carries: the ``batch_kind`` of the class it names ("images" or
+    "paired"; models and datamodules declare it). Tests pick compatible models and data by it, not by name."""
+    from hydra.utils import get_class
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(CONF / group / f"{name}.yaml")
+    target = (cfg.get("model") or {} if group == "model" else cfg).get("_target_")
+    return getattr(get_class(target), "batch_kind", "images") if target else "images"
+
+
+# the offline data each kind of model is smoke-tested on (a model's batch_kind picks it)
+BUILT_IN_DATA = {"images": "mnist", "paired": "mnist_edges"}

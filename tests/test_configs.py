@@ -9,7 +9,7 @@ from hydra.errors import InstantiationException, MissingConfigException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from helpers import CONF, config_names
+from helpers import BUILT_IN_DATA, CONF, batch_kind, config_names
 from lit_gans.models import AdversarialModule
 from lit_gans.training import instantiate_datamodule
 
@@ -19,6 +19,13 @@ Compose = Callable[..., DictConfig]
 def build(cfg: DictConfig) -> tuple[AdversarialModule, object]:
     datamodule = instantiate_datamodule(cfg.data)
     model = instantiate(cfg.model, _recursive_=False)
+    assert model.batch_kind == getattr(datamodule, "batch_kind", "images")
+    if model.batch_kind == "paired":  # translation: G maps an A image to a B image, D scores (a, b) pairs
+        a = torch.zeros(2, *datamodule.shape)
+        b = model.eval().translate(a)
+        assert tuple(b.shape[1:]) == tuple(datamodule.shape)
+        assert len(model.d_scores(model.real_samples((a, b, torch.zeros(2, dtype=torch.long))))) == 2
+        return model, datamodule
     # the networks really are built for the data's shape
     fake = model.sample_fake(2 * model.hparams.get("pack", 1))  # PacGAN: two packs of m
     assert tuple(model.sample_images(2).shape[1:]) == tuple(datamodule.shape)
@@ -29,7 +36,7 @@ def build(cfg: DictConfig) -> tuple[AdversarialModule, object]:
 
 @pytest.mark.parametrize("name", config_names("model"))
 def test_every_model_config_instantiates(compose_cfg: Compose, name: str, tmp_path: Path) -> None:
-    model, _ = build(compose_cfg(f"model={name}"))
+    model, _ = build(compose_cfg(f"model={name}", f"data={BUILT_IN_DATA[batch_kind('model', name)]}"))
     assert isinstance(model, AdversarialModule)
     # hyper-parameters are plain containers: checkpoints load with weights_only=True (no OmegaConf)
     torch.save(dict(model.hparams), tmp_path / "hparams.pt")
@@ -39,14 +46,38 @@ def test_every_model_config_instantiates(compose_cfg: Compose, name: str, tmp_pa
 @pytest.mark.parametrize("name", config_names("data"))
 @pytest.mark.parametrize("model", ["dcgan", "wgan_gp"])
 def test_every_data_config_instantiates(compose_cfg: Compose, tmp_path: Path, name: str, model: str) -> None:
+    if batch_kind("data", name) != "images":
+        pytest.skip(f"data={name} serves {batch_kind('data', name)} batches: built with its models below")
     extra = [f"data.root={tmp_path}"] if name == "image_folder" else []
     build(compose_cfg(f"model={model}", f"data={name}", *extra))
+
+
+PAIRED_DATA = [name for name in config_names("data") if batch_kind("data", name) == "paired"]
+PAIRED_MODELS = [name for name in config_names("model") if batch_kind("model", name) == "paired"]
+
+
+@pytest.mark.parametrize("name", PAIRED_DATA)
+@pytest.mark.parametrize("model", PAIRED_MODELS)
+def test_every_paired_data_config_instantiates_with_every_translation_model(compose_cfg: Compose, tmp_path: Path,
+                                                                             name: str, model: str) -> None:
+    build(compose_cfg(f"model={model}", f"data={name}", f"data.root={tmp_path}"))
+
+
+@pytest.mark.parametrize("model", PAIRED_MODELS)
+@pytest.mark.parametrize("data", ["mnist", "ring8"])
+def test_a_translation_model_on_image_data_is_refused_naming_the_fix(compose_cfg: Compose, model: str, data: str) -> None:
+    from lit_gans.training import train
+
+    with pytest.raises(ValueError, match="data=mnist_edges"):
+        train(compose_cfg(f"model={model}", f"data={data}"))
+    with pytest.raises(ValueError, match="data=mnist"):
+        train(compose_cfg("model=dcgan", f"data={PAIRED_DATA[0]}", "data.root=/nonexistent"))
 
 
 # the metrics each data config picks when none is given (conf/data/*.yaml)
 DEFAULT_METRICS = {"mnist": "mnist", "cifar10": "inception", "ring8": "modes", "grid25": "modes", "mog1d": "modes", "fgan_mixture": "modes",
                    "stacked_mnist": "stacked_mnist", "fashion_mnist": None, "image_folder": None,
-                   "parallel_lines": None}
+                   "parallel_lines": None, "paired": None, "mnist_edges": None}
 METRICS_DATA = {"mnist": "mnist", "inception": "cifar10", "modes": "ring8", "stacked_mnist": "stacked_mnist"}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import ROOT, config_names, needs_mnist
+from helpers import BUILT_IN_DATA, ROOT, batch_kind, config_names, needs_mnist
 
 AUTOENCODER_D = "net/discriminator@model.discriminator=autoencoder_toy"
 # what each model needs on the 8-Gaussian ring (8 classes for the conditional ones)
@@ -51,7 +51,10 @@ def test_the_design_cards_command_on_four_processes(tmp_path: Path) -> None:
     "model", [pytest.param(m, marks=() if m in DEFAULT_SUITE else pytest.mark.slow) for m in config_names("model")])
 def test_every_model_trains_on_two_processes_with_devices_2(model: str, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    out = run_train(f"model={model}", "data=ring8", "data.num_samples=512", *ON_RING.get(model, []), "trainer.devices=2",
+    data = ["data=ring8"] if batch_kind("model", model) == "images" else [  # translation: a small paired built-in
+        f"data={BUILT_IN_DATA[batch_kind('model', model)]}", "batch_size=8", "trainer.limit_train_batches=4",
+        "trainer.limit_val_batches=2"]
+    out = run_train(f"model={model}", *data, "data.num_samples=512", *ON_RING.get(model, []), "trainer.devices=2",
                     "trainer.accelerator=cpu", "logger=[]", "callbacks=model_checkpoint", "metrics=none",
                     "trainer.enable_model_summary=false", run_dir=run)
     assert "2 processes: trainer.strategy=auto -> ddp_find_unused_parameters_true" in out.stdout + out.stderr

@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import DictConfig, open_dict
 
-from helpers import ROOT, config_names, needs_mnist
+from helpers import BUILT_IN_DATA, ROOT, batch_kind, config_names, needs_mnist
 from lit_gans.data import DatasetNotFoundError
 from lit_gans.training import train
 
@@ -22,7 +22,9 @@ GAUSSIAN_2D = ["data=ring8", "data.distribution.num_modes=1", "data.distribution
 @needs_mnist
 @pytest.mark.parametrize("model", config_names("model"))
 def test_fast_dev_run_of_every_model_on_mnist(compose_cfg: Compose, model: str) -> None:
-    metrics, objects = train(compose_cfg(f"model={model}", "data=mnist", "debug=fdr"))
+    """On MNIST, or on the MNIST-made set of the model's kind (translation models: mnist_edges)."""
+    data = BUILT_IN_DATA[batch_kind("model", model)]
+    metrics, objects = train(compose_cfg(f"model={model}", f"data={data}", "debug=fdr"))
     model = objects["model"]  # GANs: one D step (+ one G step when n_critic = 1); VAE: 1; VAE-GAN: 3
     due = [s for s in model.steps if s.due is None or getattr(model, s.due)(0)]
     assert objects["trainer"].global_step == len(due)

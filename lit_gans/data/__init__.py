@@ -1,9 +1,12 @@
-"""Data modules: torchvision image sets, Stacked MNIST, folders of images, and toy Gaussian mixtures."""
+"""Data modules: torchvision image sets, Stacked MNIST, folders of images, toy Gaussian mixtures, and paired
+image-to-image sets (the pix2pix folder layout, MNIST edges -> digits)."""
 
 from lit_gans.data.batched import BatchedTensorDataset
 from lit_gans.data.errors import DatasetNotFoundError
 from lit_gans.data.image_folder import ImageFolderDataModule
 from lit_gans.data.images import TorchvisionDataModule
+from lit_gans.data.mnist_edges import MNISTEdgesDataModule
+from lit_gans.data.paired import Paired, PairedDataModule
 from lit_gans.data.paths import resolve_data_root
 from lit_gans.data.stacked_mnist import StackedMNISTDataModule
 from lit_gans.data.toy import (
@@ -25,6 +28,9 @@ __all__ = [
     "GaussianMixture1D",
     "Grid",
     "ImageFolderDataModule",
+    "MNISTEdgesDataModule",
+    "Paired",
+    "PairedDataModule",
     "Ring",
     "StackedMNISTDataModule",
     "ToyDataModule",

@@ -39,6 +39,7 @@ from lit_gans.losses.f_divergences import (
 from lit_gans.losses.hinge import hinge_discriminator_loss, hinge_generator_loss
 from lit_gans.losses.least_squares import least_squares_discriminator_loss, least_squares_generator_loss
 from lit_gans.losses.objective import Objective
+from lit_gans.losses.translation import halved, l1_translation_loss
 from lit_gans.losses.wasserstein import (
     em_estimate,
     gradient_penalty,
@@ -47,6 +48,8 @@ from lit_gans.losses.wasserstein import (
 )
 
 __all__ = [
+    "halved",
+    "l1_translation_loss",
     "DIVERGENCES",
     "FDivergence",
     "Objective",

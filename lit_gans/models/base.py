@@ -235,6 +235,11 @@ class AdversarialModule(L.LightningModule):
         """G(E(x)) (images as the data: [-1, 1]); variants whose G reads more than z override it."""
         return self.generator(self.encode(x))
 
+    # What a real batch carries: "images" (``(x, y)``: every unconditional and class-conditional model) or "paired"
+    # (`lit_gans.data.Paired`: an input image A and its target B, image-to-image translation). Datamodules declare
+    # the same attribute (absent: "images"); train() refuses a model and data of different kinds, naming the fix.
+    batch_kind: str = "images"
+
     @staticmethod
     def real_samples(batch: Any) -> Any:
         """The real batch as the loss hooks take it. Datamodules yield ``(x, y)``; unconditional
@@ -362,6 +367,7 @@ class AdversarialModule(L.LightningModule):
         loss, check it is finite, zero_grad / manual_backward / step (clipping, AMP, scheduler), run its
         ``after`` hook; then log every step's values once."""
         state = BatchState(self.real_samples(batch), batch_idx)
+        self.batch_start(state)
         optimizers = self.player_optimizers()
         check = self.hparams.nan_check_every_n_batches
         check = check > 0 and batch_idx % check == 0
@@ -380,6 +386,11 @@ class AdversarialModule(L.LightningModule):
         if self.hparams.get("instance_noise"):
             logs["train/instance_noise_std"] = torch.tensor(self.current_instance_noise_std())
         self._log(logs)
+
+    def batch_start(self, state: BatchState) -> None:
+        """Called once per training batch before its steps, with no player toggled off, so every network's forward
+        records its graph: a variant whose steps share one forward pass (pix2pix: G(x) once, D learns from it
+        detached, then G from the same output, as the authors' code) computes it here into ``state.cache``."""
 
     def player_optimizers(self) -> dict[str, Any]:
         """The trainer's (Lightning-wrapped) optimizer of each player, by name."""

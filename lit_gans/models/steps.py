@@ -4,7 +4,9 @@ A *player* is a name and the networks its optimizer updates; its optimizer confi
 ``optimizer_<name>`` argument and its optional scheduler ``scheduler_<name>``. A *step* names a player and
 the method that computes its loss; the skeleton (`AdversarialModule.training_step`) runs the steps of every
 batch in order, each with its player's optimizer toggled on, and gives them one `BatchState` so a later step
-can reuse what an earlier one computed (pix2pix's G(x), the D step's fake when the algorithm allows it).
+can reuse what an earlier one computed (the D step's fake when the algorithm allows it); what every step of a
+batch shares can be computed before the first one, outside any toggling, by the model's ``batch_start(state)``
+(pix2pix's G(x): D learns from it detached, then G through it).
 
 The two-player GANs are the case ``players = {"g": ("generator",), "d": ("discriminator",)}`` with the steps
 ``Step("d", "discriminator_step", after="after_discriminator_step")`` then

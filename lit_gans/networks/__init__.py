@@ -8,6 +8,7 @@ from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
+from lit_gans.networks.pix2pix import PatchDiscriminator, UNetGenerator, receptive_field
 from lit_gans.networks.shift import ParallelLineGenerator
 from lit_gans.networks.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
 
@@ -27,6 +28,9 @@ __all__ = [
     "MinibatchDiscrimination",
     "MLPGenerator",
     "Maxout",
+    "PatchDiscriminator",
+    "UNetGenerator",
+    "receptive_field",
     "VirtualBatchNorm",
     "VirtualBatchNormGenerator",
     "VAEGANDecoder",
