@@ -121,7 +121,14 @@ def _evaluate(ckpt: Path) -> dict:
     return evaluate(cfg)
 
 
-ENTRY_POINTS = ["sample", "evaluate", "train_resume", "load_from_checkpoint"]
+def _encode(ckpt: Path) -> Path:
+    """encode.py's main on ``ckpt`` (the crafted file must be refused before any data or model is built)."""
+    from test_encode import encode_app, encode_cfg
+
+    return encode_app()(encode_cfg(f"ckpt_path={ckpt}"))
+
+
+ENTRY_POINTS = ["sample", "evaluate", "encode", "train_resume", "load_from_checkpoint"]
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -135,6 +142,7 @@ def test_crafted_checkpoint_is_refused_naming_the_key_and_runs_nothing(
     open_it = {
         "sample": lambda: load_model(ckpt),
         "evaluate": lambda: _evaluate(ckpt),
+        "encode": lambda: _encode(ckpt),
         "train_resume": lambda: train(compose_cfg(*TOY, f"ckpt_path={ckpt}")),
         "load_from_checkpoint": lambda: WGANGP.load_from_checkpoint(ckpt),
     }[entry]
