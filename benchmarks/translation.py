@@ -37,12 +37,12 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wgan_common import ROOT, compose_experiment, out_dir, run_experiment, set_threads  # noqa: E402
+from wgan_common import ROOT, compose_experiment, out_dir, run_experiment, set_threads
 
-from lit_gans.metrics import MNISTExtractor, to_uint8  # noqa: E402
-from lit_gans.metrics.scores import ImageScores  # noqa: E402
-from lit_gans.models.pix2pix import center_crop  # noqa: E402
-from lit_gans.translation import translate_batches  # noqa: E402
+from lit_gans.metrics import MNISTExtractor, to_uint8
+from lit_gans.metrics.scores import ImageScores
+from lit_gans.models.pix2pix import center_crop
+from lit_gans.translation import translate_batches
 
 
 @dataclass(frozen=True)

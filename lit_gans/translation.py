@@ -18,6 +18,7 @@ A model is a translation model when its ``batch_kind`` (what a training batch ca
 """
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
@@ -71,6 +72,15 @@ def labels_or_none(labels: Tensor) -> Tensor | None:
     return None if bool((labels < 0).all()) else labels
 
 
+def split_loader(datamodule: Any, split: str) -> Iterable[Any]:
+    """The ``test`` or ``val`` loader of a translation datamodule (fixed order, every item)."""
+    loaders = {"test": "test_dataloader", "val": "val_dataloader"}
+    if split not in loaders:
+        raise ValueError(f"split must be one of {tuple(loaders)} for a translation model (the training split is "
+                         f"shuffled and cropped), got {split!r}.")
+    return getattr(datamodule, loaders[split])()
+
+
 @torch.no_grad()
 def translate_batches(model: Any, batches: Iterable[Any], direction: str = "AtoB", seed: int = 0,
                       limit: int | None = None) -> dict[str, Tensor]:
@@ -84,9 +94,11 @@ def translate_batches(model: Any, batches: Iterable[Any], direction: str = "AtoB
     for i, batch in enumerate(batches):
         item = model.translation_batch(batch, direction)
         take = len(item.inputs) if limit is None else min(len(item.inputs), limit - count)
-        inputs = item.inputs[:take].to(model.device)
-        parts["inputs"].append(inputs.cpu())
-        parts["outputs"].append(model.translate(inputs, direction, seed + i).float().cpu())
+        # the whole batch through the model, then the first `take`: a limit never changes a translation (pix2pix's
+        # test mode normalises on the batch at hand)
+        outputs = model.translate(item.inputs.to(model.device), direction, seed + i)
+        parts["inputs"].append(item.inputs[:take].cpu())
+        parts["outputs"].append(outputs[:take].float().cpu())
         if item.targets is not None:
             parts["targets"].append(item.targets[:take].cpu())
         if item.labels is not None:
@@ -124,3 +136,112 @@ def concat_batches(batches: list[Any], n: int) -> Any:
         return torch.cat(batches)[:n]
     fields = [torch.cat(parts)[:n] if isinstance(parts[0], Tensor) else parts[0] for parts in zip(*batches)]
     return type(first)(*fields) if hasattr(first, "_fields") else type(first)(fields)
+
+
+# ----- a user's image files (translate.py) -------------------------------------------------------------------------
+def image_files(source: Path) -> list[Path]:
+    """One image, or every image under a folder (recursively, sorted); a clear error when there is none."""
+    from lit_gans.data.image_folder import IMAGE_EXTENSIONS, find_images
+
+    if source.is_file():
+        if not source.name.lower().endswith(IMAGE_EXTENSIONS):
+            raise ValueError(f"input={source} is not an image file ({', '.join(IMAGE_EXTENSIONS)}).")
+        return [source]
+    if not source.is_dir():
+        raise FileNotFoundError(f"input={source} does not exist: give an image file or a folder of images.")
+    files = find_images(source)
+    if not files:
+        raise FileNotFoundError(f"input={source} holds no image files ({', '.join(IMAGE_EXTENSIONS)}).")
+    return files
+
+
+def output_paths(files: list[Path], source: Path, out: Path) -> list[Path]:
+    """``out/<the input's path under the folder, as .png>``; refused before anything is written when two inputs would
+    write one file (``a.jpg`` and ``a.png``) or an output would overwrite an input."""
+    base = source if source.is_dir() else source.parent
+    paths = [out / f.relative_to(base).with_suffix(".png") for f in files]
+    seen: dict[Path, Path] = {}
+    inputs = {f.resolve() for f in files}
+    for f, p in zip(files, paths):
+        if p.resolve() in seen:
+            raise ValueError(f"{seen[p.resolve()]} and {f} would both be written to {p}: rename one of them.")
+        seen[p.resolve()] = f
+        if p.resolve() in inputs:
+            raise ValueError(f"out={out} would overwrite the input {p}: choose another out folder.")
+    return paths
+
+
+def parse_resize(resize: Any) -> tuple[int, int] | None:
+    """``resize``: None (keep each image's size), N (N x N) or [H, W]."""
+    if resize is None:
+        return None
+    values = [int(resize)] if isinstance(resize, (int, str)) else [int(v) for v in resize]
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or min(values) < 1:
+        raise ValueError(f"resize must be null, a side N or [height, width], got {resize!r}.")
+    return values[0], values[1]
+
+
+def stored_size(path: Path) -> tuple[int, int]:
+    """(height, width) from the file's header, without decoding it."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.height, image.width
+
+
+def read_image(path: Path, channels: int, size: tuple[int, int] | None = None) -> Tensor:
+    """An image file -> (C, H, W) float32 in [-1, 1]: grey or RGB (any PIL mode) converted to ``channels`` (1: PIL's
+    luminance, 3: grey repeated), resized to ``size`` (bicubic, antialiased) when given."""
+    from PIL import Image
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
+    with Image.open(path) as image:
+        x = TF.pil_to_tensor(image.convert("L" if channels == 1 else "RGB"))  # (C, H, W) uint8
+    if size is not None and tuple(x.shape[-2:]) != size:
+        x = TF.resize(x, list(size), InterpolationMode.BICUBIC, antialias=True)
+    return x.to(torch.float32).div(127.5).sub(1.0)
+
+
+def write_image(image: Tensor, path: Path) -> None:
+    """(C, H, W) in [-1, 1] -> a grey (C = 1) or RGB (C = 3) PNG, values rounded as `to_uint8`."""
+    from PIL import Image
+
+    from lit_gans.metrics.extractors import to_uint8
+
+    pixels = to_uint8(image.detach().float().cpu()).permute(1, 2, 0).numpy()  # (H, W, C)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path)
+
+
+@torch.no_grad()
+def translate_files(model: Any, files: list[Path], outputs: list[Path], direction: str = "AtoB", seed: int | None = 0,
+                    resize: tuple[int, int] | None = None, batch_size: int = 1) -> list[Path]:
+    """Translate image files into PNGs. Every size is checked against the model first (nothing is written when one
+    does not fit); images of one size go through the model ``batch_size`` at a time (batch i seeded ``seed + i``)."""
+    check_translation_model(model, "translate.py")
+    check_direction(model, direction)
+    channels, trained_h, _ = model.translation_input_shape(direction)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, path in enumerate(files):
+        size = resize or stored_size(path)
+        try:
+            model.check_translation_size(*size, direction)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err} Pass resize={trained_h} (or resize=[H,W]) to resize every input to a "
+                             "size the model takes.") from None
+        groups.setdefault(size, []).append(i)
+    written: list[Path] = []
+    batch_index = 0
+    for indices in groups.values():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            x = torch.stack([read_image(files[i], channels, resize) for i in chunk]).to(model.device)
+            y = model.translate(x, direction, None if seed is None else seed + batch_index)
+            batch_index += 1
+            for i, image in zip(chunk, y):
+                write_image(image, outputs[i])
+                written.append(outputs[i])
+    return written
