@@ -9,8 +9,9 @@ Usage::
 Part 1, ``pix2pix_ablation`` (pix2pix's Table 1 idea, Isola et al. 2017): ``experiment=pix2pix_mnist_edges`` (Canny
 edges -> MNIST digits, 32 px, batch 64) trained for ``--batches`` batches with each objective — L1 only
 (``model.lambda_gan=0``), cGAN only (``model.lambda_l1=0``), L1 + cGAN (λ = 100, the paper's) — plus the untrained
-generator as the floor. Each run is scored on the first ``--val-pairs`` MNIST test pairs, G in the paper's test mode
-(dropout on):
+generator as the floor and the targets themselves as the ceiling. Each run is scored on ``--val-pairs`` MNIST test
+pairs (``data.num_val_samples``: a subset drawn with ``data.seed + 1``, the same for every run), G in the paper's
+test mode (dropout on, batch statistics of the 64 pairs at hand):
   * the model's validation metrics: ``val/l1`` (mean |G(x) − y|, [-1, 1] units), ``val/psnr`` (dB, per image,
     averaged), ``val/ssim``, ``val/digit_accuracy`` (our MNIST classifier on G(edges) against the kept labels);
   * MNIST-FID of the translations against the same pairs' targets (the features of our MNIST classifier, the
@@ -121,7 +122,7 @@ def mnist_fid(outputs: torch.Tensor, references: torch.Tensor) -> float:
 
 def score_run(model: Any, datamodule: Any, logged: dict[str, float], table: Table, args: argparse.Namespace,
               direction: str) -> dict[str, float]:
-    """The model's logged validation metrics plus MNIST-FID of its translations of the first val pairs."""
+    """The model's logged validation metrics plus MNIST-FID of its translations of the validation pairs."""
     scores = {k.removeprefix("val/"): float(v) for k, v in logged.items() if k.startswith("val/")}
     model.eval()
     arrays = translate_batches(model, datamodule.val_dataloader(), direction, seed=0, limit=args.val_pairs)
@@ -223,8 +224,8 @@ def run(args: argparse.Namespace, report: Callable[[str], None] = print) -> dict
         rows = [r for r in (run_row(row, table, args, out / name) for row in table.rows) if r is not None]
         results[name] = rows
         (out / "translation.json").write_text(json.dumps(results, indent=1))
-        report(f"\n{table.title}: {args.batches} batches of 64, seed {args.seed}, scored on the first "
-               f"{args.val_pairs} test pairs\n\n{markdown(table, rows)}\n\n{table.note}")
+        report(f"\n{table.title}: {args.batches} batches of 64, seed {args.seed}, scored on "
+               f"{args.val_pairs} MNIST test pairs (drawn with data.seed + 1)\n\n{markdown(table, rows)}\n\n{table.note}")
     return results
 
 
