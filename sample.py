@@ -22,7 +22,8 @@ Translation models (pix2pix; the unpaired models) translate the run's data split
                             input / translation / target; unpaired models input / translation / reconstruction
     out=translations.npz    every item of the split (limit=N: the first N), one row per item, in the split's order:
                               inputs   (N, H, W, C) uint8   the source images
-                              outputs  (N, H, W, C) uint8   their translations (batch i seeded seed + i)
+                              outputs  (N, H, W, C) uint8   their translations (batch i seeded seed + i; batches of
+                                                            the run's batch size, or batch_size=B)
                               targets  (N, H, W, C) uint8   the paired ground truth (paired data only)
                               labels   (N,) int64           the class kept beside each input (when the data has one)
 """
@@ -105,7 +106,10 @@ def translations(model: torch.nn.Module, cfg: DictConfig, out: Path) -> Path:
     if cfg.mode != "grid":
         raise ValueError(f"mode={cfg.mode} needs a latent z or an encoder; {type(model).__name__} translates images: use "
                          "mode=grid (the default) for a grid of the test split, out=x.npz for its arrays.")
-    loader = split_loader(run_datamodule(cfg), cfg.split)
+    datamodule = run_datamodule(cfg)
+    if cfg.get("batch_size"):  # items per batch through the model (pix2pix's test mode normalises on the batch)
+        datamodule.batch_size = int(cfg.batch_size)
+    loader = split_loader(datamodule, cfg.split)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
         arrays = translate_batches(model, loader, cfg.direction, cfg.seed, cfg.get("limit"))

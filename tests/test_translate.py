@@ -193,6 +193,9 @@ def test_sample_npz_holds_the_test_split_translated(ckpt: Path, tmp_path: Path) 
     assert np.array_equal(arrays["outputs"][:16, ..., 0], to_uint8(model.translate(batch.a, "AtoB", 0))[:, 0].numpy())
     limited = np.load(main(cfg("sample", f"ckpt_path={ckpt}", "limit=20", f"out={tmp_path / 'l.npz'}")))
     assert limited["outputs"].shape[0] == 20 and np.array_equal(limited["outputs"], arrays["outputs"][:20])
+    one = np.load(main(cfg("sample", f"ckpt_path={ckpt}", "limit=3", "batch_size=1", f"out={tmp_path / '1.npz'}")))
+    expected = [to_uint8(model.translate(batch.a[i: i + 1], "AtoB", i))[0, 0].numpy() for i in range(3)]
+    assert np.array_equal(one["outputs"][..., 0], np.stack(expected))  # one pair per batch, batch i seeded i
     with pytest.raises(ValueError, match="mode=grid"):
         main(cfg("sample", f"ckpt_path={ckpt}", "mode=interpolate"))
     with pytest.raises(ValueError, match="split must be one of"):
