@@ -7,7 +7,7 @@ Everything here goes through the hooks every translation model provides, never t
                                             (B, C, H, W) in [-1, 1] -> its translations; ``seed`` fixes any noise
                                             (pix2pix's test-time dropout) without touching the global random stream
     translation_input_shape(direction)      (C, H, W) of the inputs it was trained on
-    check_translation_size(height, width)   raises ValueError naming the sizes it takes
+    check_translation_size(height, width, direction)  a ValueError naming the sizes it takes
     translation_batch(batch, direction)     a datamodule batch -> `TranslationBatch` (inputs, targets, labels)
     translation_grid(batch, direction, seed) -> (images, nrow): the rows a sample grid shows (pix2pix: input /
                                             translation / target; unpaired models: input / translation /
