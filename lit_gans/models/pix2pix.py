@@ -25,10 +25,15 @@ import torch
 from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
-from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+from torchmetrics.image import (
+    FrechetInceptionDistance,
+    PeakSignalNoiseRatio,
+    StructuralSimilarityIndexMeasure,
+)
 
 from lit_gans.data.paired import Paired
 from lit_gans.losses.translation import halved, l1_translation_loss
+from lit_gans.metrics.scores import Precomputed
 from lit_gans.models.base import AdversarialModule, Logs
 from lit_gans.models.steps import BatchState, Step
 from lit_gans.translation import TranslationBatch, check_direction, labels_or_none
@@ -92,6 +97,10 @@ class Pix2Pix(AdversarialModule):
         # SSIM (Wang et al. 2004): 11x11 Gaussian window, σ 1.5, K1 0.01, K2 0.03, averaged over images
         self.val_ssim = StructuralSimilarityIndexMeasure(data_range=DATA_RANGE)
         self.val_digit_accuracy = MeanMetric()
+        # MNIST-FID of G(x) against the targets y (digit targets only): our classifier's 128-d features, float64 (in
+        # float32 FID depends on the batch size, torchmetrics #1620); sums as states, so DDP all-reduces them
+        self.val_fid = FrechetInceptionDistance(Precomputed(128), reset_real_features=True)
+        self.val_fid.set_dtype(torch.float64)
         self._digit_classifier: dict[str, nn.Module] = {}  # not a submodule: kept out of checkpoints and players
         self._grid: Paired | None = None
 
@@ -248,7 +257,7 @@ class Pix2Pix(AdversarialModule):
     def on_validation_epoch_start(self) -> None:
         # fresh states in this loop's grad mode: a `trainer.validate` (inference mode) leaves inference tensors that
         # a later fit's validation (no_grad) could not update in place
-        for metric in (self.val_l1, self.val_psnr, self.val_ssim, self.val_digit_accuracy):
+        for metric in (self.val_l1, self.val_psnr, self.val_ssim, self.val_digit_accuracy, self.val_fid):
             metric.reset()
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
@@ -256,7 +265,8 @@ class Pix2Pix(AdversarialModule):
         ``val/l1``, the mean |G(x) − y| per pixel (in [-1, 1] units); ``val/psnr``, 10·log10(2² / MSE) in dB per
         image (inf for an exact copy); ``val/ssim``, SSIM (Wang et al. 2004) with L = 2. ``val/digit_accuracy`` when
         the datamodule's targets are MNIST digits (``digit_targets``): our MNIST classifier's accuracy on G(x)
-        against the pairs' kept labels. G in the configured test mode, its dropout masks seeded by the batch index
+        against the pairs' kept labels, and the features of the same classifier for ``val/fid`` (`on_validation_epoch_end`).
+        G in the configured test mode, its dropout masks seeded by the batch index
         (reproducible)."""
         real = self.real_samples(batch)
         fake = self.translate(real.a, seed=batch_idx)
@@ -268,9 +278,19 @@ class Pix2Pix(AdversarialModule):
         self.log("val/ssim", self.val_ssim, on_step=False, on_epoch=True)
         classifier = self.digit_classifier()
         if classifier is not None:
-            correct = (classifier(center_crop(fake, 28)).argmax(1) == real.labels).float()
+            features = classifier.features(center_crop(fake, 28))
+            correct = (classifier.head(features).argmax(1) == real.labels).float()
             self.val_digit_accuracy.update(correct)
             self.log("val/digit_accuracy", self.val_digit_accuracy, on_step=False, on_epoch=True)
+            self.val_fid.update(classifier.features(center_crop(real.b, 28)).double(), real=True)
+            self.val_fid.update(features.double(), real=False)
+
+    def on_validation_epoch_end(self) -> None:
+        """``val/fid``: MNIST-FID of the translations against the targets over the whole validation split (digit
+        targets only; FID needs two images of each, so a single-image validation logs none). Every process computes
+        it: its sums are all-reduced."""
+        if int(self.val_fid.fake_features_num_samples) >= 2:  # equal counts on every rank (DistributedSampler)
+            self.log("val/fid", self.val_fid.compute().float(), sync_dist=False)
 
     def digit_classifier(self) -> nn.Module | None:
         """lit_gans' MNIST classifier (frozen, not a submodule) when the data's targets are digits, else None."""

@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
+from helpers import needs_mnist
 from models.test_pix2pix import PATCH, UNET, pix2pix
 from torch import Tensor
 from torch.testing import assert_close
@@ -39,10 +40,11 @@ def loader(a: Tensor, b: Tensor, batch_size: int = 2) -> DataLoader:
     return DataLoader(items, batch_size=batch_size, collate_fn=collate_paired)
 
 
-def validate(model: L.LightningModule, data: DataLoader) -> dict[str, float]:
+def validate(model: L.LightningModule, data: DataLoader | L.LightningDataModule) -> dict[str, float]:
     trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
                         enable_model_summary=False)
-    return {k: float(v) for k, v in trainer.validate(model, data, verbose=False)[0].items()}
+    loaders = {"datamodule": data} if isinstance(data, L.LightningDataModule) else {"dataloaders": data}
+    return {k: float(v) for k, v in trainer.validate(model, **loaders, verbose=False)[0].items()}
 
 
 def test_an_exact_copy_scores_ssim_1_psnr_inf_l1_0() -> None:
@@ -85,17 +87,64 @@ class Recorder(L.Callback):
 
 
 @pytest.mark.slow
+@needs_mnist
 def test_two_ddp_processes_log_the_one_process_values(tmp_path: Any, one_thread: None) -> None:
-    """Each rank validates half of 8 pairs; the logged values are the whole set's (states all-gathered / summed)."""
+    """Each rank validates half of 128 digit pairs; the logged values are the whole set's (states all-gathered or
+    summed), val/fid and val/digit_accuracy included."""
     torch.manual_seed(0)
-    model = pix2pix(generator={**UNET, "in_shape": [1, SIZE, SIZE]}, test_time_dropout=False)
-    g = torch.Generator().manual_seed(1)
-    a, b = (torch.rand(8, 1, SIZE, SIZE, generator=g) * 2 - 1 for _ in range(2))
-    one = validate(model, loader(a, b))
+    model = pix2pix(generator={**UNET, "in_shape": [1, 32, 32]}, test_time_dropout=False)
+    data = DigitPairs()
+    one = validate(model, data)
     trainer = L.Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", logger=False, enable_progress_bar=False,
                         enable_model_summary=False, callbacks=[Recorder(str(tmp_path / "m"))])
-    trainer.validate(model, loader(a, b), verbose=False)
+    trainer.validate(model, datamodule=data, verbose=False)
     for rank in (0, 1):
         logged = torch.load(tmp_path / f"m.{rank}", weights_only=True)
-        for key in ("val/l1", "val/psnr", "val/ssim"):
-            assert_close(logged[key], one[key], rtol=1e-5, atol=1e-6, msg=key)
+        for key in ("val/l1", "val/psnr", "val/ssim", "val/fid", "val/digit_accuracy"):
+            assert_close(logged[key], one[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+class DigitPairs(L.LightningDataModule):
+    """Validation pairs (a = b = 32 px MNIST test digits) whose targets are digits: pix2pix scores val/fid on them."""
+
+    digit_targets = True
+
+    def __init__(self, n: int = 128) -> None:
+        super().__init__()
+        from lit_gans.data import MNISTEdgesDataModule
+
+        self.pairs = next(iter(MNISTEdgesDataModule(num_val_samples=n, batch_size=n).val_dataloader()))
+
+    def val_dataloader(self) -> DataLoader:
+        items = [(self.pairs.b[i], self.pairs.b[i], int(self.pairs.labels[i])) for i in range(len(self.pairs.b))]
+        return DataLoader(items, batch_size=32, collate_fn=collate_paired)
+
+
+def shifted32(shift: float) -> Shifted:
+    model = Shifted(generator={**UNET, "in_shape": [1, 32, 32]}, discriminator=PATCH,
+                    **{k: v for k, v in pix2pix().hparams.items() if k not in ("generator", "discriminator")})
+    model.shift = shift
+    return model
+
+
+@needs_mnist
+def test_val_fid_is_mnist_fid_of_the_translations_against_the_targets(one_thread: None) -> None:
+    from torchmetrics.image import FrechetInceptionDistance
+
+    from lit_gans.metrics import load_mnist_classifier
+    from lit_gans.metrics.scores import Precomputed
+    from lit_gans.models.pix2pix import center_crop
+
+    data = DigitPairs()
+    trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False)
+    [copy] = trainer.validate(shifted32(0.0), datamodule=data, verbose=False)
+    assert abs(float(copy["val/fid"])) < 1e-3 and float(copy["val/digit_accuracy"]) > 0.97  # G(x) = y
+    [off] = trainer.validate(shifted32(0.3), datamodule=data, verbose=False)
+    # by hand: torchmetrics' FID on our classifier's features of the central 28x28, targets vs the outputs as scored
+    classifier, fid = load_mnist_classifier(), FrechetInceptionDistance(Precomputed(128))
+    fid.set_dtype(torch.float64)
+    with torch.no_grad():
+        fid.update(classifier.features(center_crop(data.pairs.b, 28)).double(), real=True)
+        fid.update(classifier.features(center_crop(data.pairs.b + 0.3, 28)).double(), real=False)
+    assert_close(float(off["val/fid"]), float(fid.compute()), rtol=1e-4, atol=1e-4)
+    assert float(off["val/fid"]) > 1.0
