@@ -15,6 +15,17 @@
                               codes_continuous   (N, C) float32, InfoGAN's continuous codes
                             (a model's `condition_arrays` names what it is conditioned on, so a new
                             conditional model's exports carry its conditions too)
+
+Translation models (pix2pix; the unpaired models) translate the run's data split instead of drawing from noise
+(split=test, the default, or split=val; direction=AtoB or BtoA for the unpaired models):
+    n=16                    a PNG grid of the first n items of the split, the model's own rows: pix2pix
+                            input / translation / target; unpaired models input / translation / reconstruction
+    out=translations.npz    every item of the split (limit=N: the first N), one row per item, in the split's order:
+                              inputs   (N, H, W, C) uint8   the source images
+                              outputs  (N, H, W, C) uint8   their translations (batch i seeded seed + i; batches of
+                                                            the run's batch size, or batch_size=B)
+                              targets  (N, H, W, C) uint8   the paired ground truth (paired data only)
+                              labels   (N,) int64           the class kept beside each input (when the data has one)
 """
 
 from pathlib import Path
@@ -25,18 +36,36 @@ import torch
 from omegaconf import DictConfig
 from torchvision.utils import save_image
 
-from lit_gans.encoding import check_encoder, reconstruction_grid, run_datamodule, split_batches, split_dataset
-from lit_gans.sampling import generate, grid_rows, interpolation_latents, load_model, sample_arrays, to_uint8_nhwc
+from lit_gans.encoding import (
+    check_encoder,
+    reconstruction_grid,
+    run_datamodule,
+    split_batches,
+    split_dataset,
+)
+from lit_gans.sampling import (
+    generate,
+    grid_rows,
+    interpolation_latents,
+    load_model,
+    sample_arrays,
+    to_uint8_nhwc,
+)
+from lit_gans.translation import (
+    grid_of_split,
+    is_translation_model,
+    split_loader,
+    translate_batches,
+)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="sample")
 def main(cfg: DictConfig) -> Path:
     model = load_model(cfg.ckpt_path).to(cfg.device)
-    if model.batch_kind != "images":
-        raise ValueError(f"{type(model).__name__} translates images (no z): sample.py draws from noise. Its training run "
-                         "wrote input | output | target grids under <run>/samples; in Python, model.translate(a).")
     gen = torch.Generator().manual_seed(cfg.seed)
     out = Path(cfg.out) if cfg.out else Path(cfg.ckpt_path).resolve().parent.parent / "samples" / f"{cfg.mode}.png"
+    if is_translation_model(model):
+        return translations(model, cfg, out)
     conditional = hasattr(model, "sample_grid")  # cGAN / AC-GAN labels or InfoGAN codes besides z
     if cfg.mode not in ("grid", "interpolate", "reconstruct"):
         raise ValueError(f"mode must be 'grid', 'interpolate' or 'reconstruct', got {cfg.mode!r}.")
@@ -67,6 +96,29 @@ def main(cfg: DictConfig) -> Path:
         np.savez_compressed(out, images=to_uint8_nhwc(images).numpy(), **{k: v.cpu().numpy() for k, v in extra.items()})
     else:
         save_image(images, out, nrow=nrow, normalize=True, value_range=(-1, 1))
+    print(out)
+    return out
+
+
+def translations(model: torch.nn.Module, cfg: DictConfig, out: Path) -> Path:
+    """Translation models: the grid of the first n items of the run's ``split`` (the model's `translation_grid`), or
+    with out=*.npz the arrays of the whole split (`translate_batches`)."""
+    if cfg.mode != "grid":
+        raise ValueError(f"mode={cfg.mode} needs a latent z or an encoder; {type(model).__name__} translates images: use "
+                         "mode=grid (the default) for a grid of the test split, out=x.npz for its arrays.")
+    datamodule = run_datamodule(cfg)
+    if cfg.get("batch_size"):  # items per batch through the model (pix2pix's test mode normalises on the batch)
+        datamodule.batch_size = int(cfg.batch_size)
+    loader = split_loader(datamodule, cfg.split)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npz":
+        arrays = translate_batches(model, loader, cfg.direction, cfg.seed, cfg.get("limit"))
+        labels = {"labels": arrays["labels"].numpy().astype(np.int64)} if "labels" in arrays else {}
+        np.savez_compressed(out, **{k: to_uint8_nhwc(arrays[k]).numpy() for k in ("inputs", "outputs", "targets")
+                                    if k in arrays}, **labels)
+    else:
+        images, nrow = grid_of_split(model, loader, cfg.n, cfg.direction, cfg.seed)
+        save_image(images.float().cpu(), out, nrow=nrow, normalize=True, value_range=(-1, 1))
     print(out)
     return out
 

@@ -67,8 +67,8 @@ def sample_arrays(model: AdversarialModule, n: int, generator: torch.Generator,
     [-1, 1], the noise ``z`` (N, latent_dim) and, for a conditional model, its `condition_arrays` (cGAN, AC-GAN:
     ``labels`` (N,); InfoGAN: ``codes_categorical`` (N, J), ``codes_continuous`` (N, C)), one row per image."""
     if model.batch_kind != "images":
-        raise NotImplementedError(f"{type(model).__name__} translates images and draws no z: exporting translations of "
-                                  "a test split is not built yet (issue 18); use model.translate(a) in Python.")
+        raise NotImplementedError(f"{type(model).__name__} translates images and draws no z: export the translations "
+                                  "of its test split with lit_gans.translation.translate_batches (sample.py out=x.npz).")
     if model.condition_kind is None:  # G(z): one draw of z, as sample grids and earlier exports did
         z = model.sample_latent(n, generator=generator)
         return {"images": generate(model, z, batch_size), "z": z}

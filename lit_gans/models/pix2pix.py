@@ -25,11 +25,21 @@ import torch
 from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
+from torchmetrics.image import (
+    FrechetInceptionDistance,
+    PeakSignalNoiseRatio,
+    StructuralSimilarityIndexMeasure,
+)
 
 from lit_gans.data.paired import Paired
 from lit_gans.losses.translation import halved, l1_translation_loss
+from lit_gans.metrics.scores import Precomputed
 from lit_gans.models.base import AdversarialModule, Logs
 from lit_gans.models.steps import BatchState, Step
+from lit_gans.translation import TranslationBatch, check_direction, labels_or_none
+
+# images live in [-1, 1]: PSNR's peak-to-peak range and SSIM's L are 2 (values outside are clamped first)
+DATA_RANGE = (-1.0, 1.0)
 
 
 @contextmanager
@@ -82,7 +92,15 @@ class Pix2Pix(AdversarialModule):
         if lambda_l1 < 0 or lambda_gan < 0 or lambda_l1 + lambda_gan == 0:
             raise ValueError(f"model.lambda_l1={lambda_l1} and model.lambda_gan={lambda_gan} must be >= 0, not both 0.")
         self.val_l1 = MeanMetric()
+        # per-image PSNR, averaged (dim: one value per image; its states are all-gathered under DDP)
+        self.val_psnr = PeakSignalNoiseRatio(data_range=DATA_RANGE, dim=(1, 2, 3))
+        # SSIM (Wang et al. 2004): 11x11 Gaussian window, σ 1.5, K1 0.01, K2 0.03, averaged over images
+        self.val_ssim = StructuralSimilarityIndexMeasure(data_range=DATA_RANGE)
         self.val_digit_accuracy = MeanMetric()
+        # MNIST-FID of G(x) against the targets y (digit targets only): our classifier's 128-d features, float64 (in
+        # float32 FID depends on the batch size, torchmetrics #1620); sums as states, so DDP all-reduces them
+        self.val_fid = FrechetInceptionDistance(Precomputed(128), reset_real_features=True)
+        self.val_fid.set_dtype(torch.float64)
         self._digit_classifier: dict[str, nn.Module] = {}  # not a submodule: kept out of checkpoints and players
         self._grid: Paired | None = None
 
@@ -125,7 +143,9 @@ class Pix2Pix(AdversarialModule):
 
             check_unet_size(shape[1], shape[2], depth, f"the data (data.shape {list(shape)})")
 
-    # ----- sampling ---------------------------------------------------------------------------------
+    # ----- sampling and translation (the hooks of lit_gans.translation) --------------------------------
+    translation_directions: tuple[str, ...] = ("AtoB",)  # G learns A -> B only; data.direction=BtoA swaps A and B
+
     def sample_fake(self, n: int, generator: torch.Generator | None = None) -> Any:
         raise NotImplementedError("pix2pix draws no z: it translates images; call model.translate(a) "
                                   "((B, C, H, W) in [-1, 1]).")
@@ -134,11 +154,45 @@ class Pix2Pix(AdversarialModule):
         return self.generator(a)
 
     @torch.no_grad()
-    def translate(self, a: Tensor, seed: int | None = None) -> Tensor:
-        """G(a) in the configured test mode (``test_time_dropout``); ``seed`` fixes the dropout masks without
-        touching the global random stream."""
+    def translate(self, images: Tensor, direction: str = "AtoB", seed: int | None = None) -> Tensor:
+        """G(images) in the configured test mode (``test_time_dropout``); ``seed`` fixes the dropout masks without
+        touching the global random stream. Only "AtoB", the direction G learned: a model of B -> A is trained with
+        ``data.direction=BtoA``."""
+        check_direction(self, direction)
         with self._rng(seed), translation_mode(self.generator, self.hparams.test_time_dropout):
-            return self.generator(a)
+            return self.generator(images)
+
+    def translation_input_shape(self, direction: str = "AtoB") -> tuple[int, int, int]:
+        """(C, H, W) of the inputs G was trained on."""
+        check_direction(self, direction)
+        return tuple(int(v) for v in self.hparams.generator["in_shape"])  # type: ignore[return-value]
+
+    def check_translation_size(self, height: int, width: int, direction: str = "AtoB") -> None:
+        """The U-Net takes any sides divisible by 2^depth (its skips must line up); a ValueError naming them."""
+        depth = self.generator.depth
+        step = 2**depth
+        if height % step or width % step:
+            from lit_gans.networks.pix2pix import valid_sizes
+
+            _, h, w = self.translation_input_shape(direction)
+            bad = height if height % step else width
+            raise ValueError(f"pix2pix's U-Net of {depth} levels takes sides divisible by 2^{depth} = {step} (it was "
+                             f"trained on {h}x{w}); this image is {height}x{width}. Sizes it takes near it: "
+                             f"{valid_sizes(depth, bad)}.")
+
+    def translation_batch(self, batch: Any, direction: str = "AtoB") -> TranslationBatch:
+        """A paired batch -> (inputs a, targets b, the kept labels or None)."""
+        check_direction(self, direction)
+        real = self.real_samples(batch)
+        return TranslationBatch(real.a, real.b, labels_or_none(real.labels))
+
+    def translation_grid(self, batch: Any, direction: str = "AtoB", seed: int | None = 0) -> tuple[Tensor, int]:
+        """Three rows for the pairs of ``batch``: inputs | translations G(a) | targets b (make_grid's nrow = B)."""
+        item = self.translation_batch(batch, direction)
+        a, b = item.inputs.to(self.device), item.targets.to(self.device)
+        fake = self.translate(a, direction, seed)
+        width = max(x.shape[1] for x in (a, fake, b))  # a grey input beside RGB outputs: repeat its channel
+        return torch.cat([x.expand(-1, width, -1, -1) for x in (a, fake, b)]), len(a)
 
     @contextmanager
     def _rng(self, seed: int | None) -> Iterator[None]:
@@ -154,10 +208,7 @@ class Pix2Pix(AdversarialModule):
         """Rows input | output | target for the first ``columns`` validation pairs (the same pairs every time)."""
         if self._grid is None:
             self._grid = self._first_validation_pairs(columns)
-        a, b = self._grid.a.to(self.device), self._grid.b.to(self.device)
-        fake = self.translate(a, seed)
-        width = max(x.shape[1] for x in (a, fake, b))
-        return torch.cat([x.expand(-1, width, -1, -1) for x in (a, fake, b)]), len(a)
+        return self.translation_grid(self._grid, "AtoB", seed)
 
     def _first_validation_pairs(self, n: int) -> Paired:
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
@@ -206,22 +257,40 @@ class Pix2Pix(AdversarialModule):
     def on_validation_epoch_start(self) -> None:
         # fresh states in this loop's grad mode: a `trainer.validate` (inference mode) leaves inference tensors that
         # a later fit's validation (no_grad) could not update in place
-        self.val_l1.reset()
-        self.val_digit_accuracy.reset()
+        for metric in (self.val_l1, self.val_psnr, self.val_ssim, self.val_digit_accuracy, self.val_fid):
+            metric.reset()
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        """``val/l1``: mean |G(x) − y| per pixel (in [-1, 1] units); ``val/digit_accuracy`` when the datamodule's
-        targets are MNIST digits (``digit_targets``): our MNIST classifier's accuracy on G(x) against the pairs' kept
-        labels. G in the configured test mode, its dropout masks seeded by the batch index (reproducible)."""
+        """Against the paired targets y, averaged over the validation images and synced across processes:
+        ``val/l1``, the mean |G(x) − y| per pixel (in [-1, 1] units); ``val/psnr``, 10·log10(2² / MSE) in dB per
+        image (inf for an exact copy); ``val/ssim``, SSIM (Wang et al. 2004) with L = 2. ``val/digit_accuracy`` when
+        the datamodule's targets are MNIST digits (``digit_targets``): our MNIST classifier's accuracy on G(x)
+        against the pairs' kept labels, and the features of the same classifier for ``val/fid`` (`on_validation_epoch_end`).
+        G in the configured test mode, its dropout masks seeded by the batch index
+        (reproducible)."""
         real = self.real_samples(batch)
         fake = self.translate(real.a, seed=batch_idx)
         self.val_l1.update((fake - real.b).abs().flatten(1).mean(1))
+        self.val_psnr.update(fake, real.b)
+        self.val_ssim.update(fake, real.b)
         self.log("val/l1", self.val_l1, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("val/psnr", self.val_psnr, on_step=False, on_epoch=True)
+        self.log("val/ssim", self.val_ssim, on_step=False, on_epoch=True)
         classifier = self.digit_classifier()
         if classifier is not None:
-            correct = (classifier(center_crop(fake, 28)).argmax(1) == real.labels).float()
+            features = classifier.features(center_crop(fake, 28))
+            correct = (classifier.head(features).argmax(1) == real.labels).float()
             self.val_digit_accuracy.update(correct)
             self.log("val/digit_accuracy", self.val_digit_accuracy, on_step=False, on_epoch=True)
+            self.val_fid.update(classifier.features(center_crop(real.b, 28)).double(), real=True)
+            self.val_fid.update(features.double(), real=False)
+
+    def on_validation_epoch_end(self) -> None:
+        """``val/fid``: MNIST-FID of the translations against the targets over the whole validation split (digit
+        targets only; FID needs two images of each, so a single-image validation logs none). Every process computes
+        it: its sums are all-reduced."""
+        if int(self.val_fid.fake_features_num_samples) >= 2:  # equal counts on every rank (DistributedSampler)
+            self.log("val/fid", self.val_fid.compute().float(), sync_dist=False)
 
     def digit_classifier(self) -> nn.Module | None:
         """lit_gans' MNIST classifier (frozen, not a submodule) when the data's targets are digits, else None."""

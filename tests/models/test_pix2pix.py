@@ -186,6 +186,16 @@ def test_test_time_dropout_is_on_by_default_seeded_and_leaves_running_statistics
         assert all(m.training for m in model.generator.modules())
 
 
+def test_translate_takes_the_trained_direction_only() -> None:
+    model = pix2pix()
+    x = torch.zeros(1, 1, SIZE, SIZE)
+    assert model.translate(x, "AtoB", seed=0).shape == x.shape
+    with pytest.raises(ValueError, match="data.direction=BtoA"):
+        model.translate(x, "BtoA")
+    with pytest.raises(ValueError, match="must be one of"):
+        model.translate(x, "AtoC")
+
+
 @needs_mnist
 def test_the_digit_classifier_reads_the_kept_labels_of_the_padded_targets() -> None:
     """The path behind val/digit_accuracy, given the real targets: our classifier must recognise them."""
