@@ -9,6 +9,7 @@ from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
 from lit_gans.networks.pix2pix import PatchDiscriminator, UNetGenerator, receptive_field
+from lit_gans.networks.resnet import ResnetGenerator
 from lit_gans.networks.shift import ParallelLineGenerator
 from lit_gans.networks.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
 
@@ -29,6 +30,7 @@ __all__ = [
     "MLPGenerator",
     "Maxout",
     "PatchDiscriminator",
+    "ResnetGenerator",
     "UNetGenerator",
     "receptive_field",
     "VirtualBatchNorm",
