@@ -79,12 +79,13 @@ class CycleGAN(AdversarialModule):
     steps = (Step("g", "generator_step"), Step("d", "discriminator_step"))
     packing_unsupported = "PacGAN packs samples of a generator from noise; CycleGAN's Ds judge translations."
     cycle = True  # TranslationGAN: False (no reconstructions, no identity term)
+    once_per_batch = True  # one G and one D step per batch (n_critic must be 1); DualGAN: n_critic critic steps
 
     def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any], *args: Any,
                  lambda_cycle: float = 10.0, lambda_identity: float = 0.5, pool_size: int = 50,
                  test_time_dropout: bool = False, norm: str = "instance", **kwargs: Any) -> None:
         super().__init__(generator, discriminator, *args, **kwargs)
-        if self.hparams.n_critic != 1:
+        if self.once_per_batch and self.hparams.n_critic != 1:
             raise ValueError(f"{type(self).__name__} updates G and D once per batch (the authors' code); set model.n_critic=1.")
         if lambda_cycle < 0 or lambda_identity < 0:
             raise ValueError(f"model.lambda_cycle={lambda_cycle} and model.lambda_identity={lambda_identity} must be >= 0.")
@@ -171,6 +172,19 @@ class CycleGAN(AdversarialModule):
                 break
         return Unpaired(*(torch.cat(x)[:n].cpu() for x in zip(*parts)))
 
+    # ----- the terms a variant changes (DiscoGAN, DualGAN) -------------------------------------------
+    def reconstruction_loss(self, output: Tensor, target: Tensor) -> Tensor:
+        """The cycle distance: ‖F(G(a)) − a‖₁ as a per-pixel mean (eq. 2; the authors' L1Loss)."""
+        return l1_translation_loss(output, target)
+
+    def cycle_weights(self) -> tuple[float, float]:
+        """(weight of a's reconstruction, weight of b's): λ for both (eq. 3)."""
+        return self.hparams.lambda_cycle, self.hparams.lambda_cycle
+
+    def discriminator_objective(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+        """One discriminator's loss, halved (Section 4: "we divide the objective by 2 while optimizing D")."""
+        return halved(self.objective.discriminator(d_real, d_fake))
+
     # ----- the steps --------------------------------------------------------------------------------
     def batch_start(self, state: BatchState) -> None:
         """G(a), F(b) and, with the cycle, F(G(a)), G(F(b)) once per batch with the generators' graphs (the authors'
@@ -188,8 +202,9 @@ class CycleGAN(AdversarialModule):
         loss = adversarial_ab + adversarial_ba
         logs = {"train/g_adversarial_ab": adversarial_ab.detach(), "train/g_adversarial_ba": adversarial_ba.detach()}
         if self.cycle:
-            cycle_a, cycle_b = l1_translation_loss(cache["rec_a"], real.a), l1_translation_loss(cache["rec_b"], real.b)
-            loss = loss + hp.lambda_cycle * (cycle_a + cycle_b)
+            cycle_a, cycle_b = self.reconstruction_loss(cache["rec_a"], real.a), self.reconstruction_loss(cache["rec_b"], real.b)
+            weight_a, weight_b = self.cycle_weights()
+            loss = loss + weight_a * cycle_a + weight_b * cycle_b
             logs.update({"train/cycle_a": cycle_a.detach(), "train/cycle_b": cycle_b.detach()})
         if self.cycle and hp.lambda_identity > 0:  # G(b) ≈ b and F(a) ≈ a: keeps colours (Section 5.2)
             identity_b = l1_translation_loss(self.generator(real.b), real.b)
@@ -207,8 +222,8 @@ class CycleGAN(AdversarialModule):
         fake_a = self.pools["a"].query(cache["fake_a"].detach())
         d_b_real, d_b_fake = self.d_scores(real.b), self.d_scores(fake_b)
         d_a_real, d_a_fake = self.d_a_scores(real.a), self.d_a_scores(fake_a)
-        loss_b = halved(self.objective.discriminator(d_b_real, d_b_fake))
-        loss_a = halved(self.objective.discriminator(d_a_real, d_a_fake))
+        loss_b = self.discriminator_objective(d_b_real, d_b_fake)
+        loss_a = self.discriminator_objective(d_a_real, d_a_fake)
         loss = loss_a + loss_b
         return loss, {"train/d_loss": loss, "train/d_a_loss": loss_a.detach(), "train/d_b_loss": loss_b.detach(),
                       "train/d_real": 0.5 * (d_a_real.mean() + d_b_real.mean()),

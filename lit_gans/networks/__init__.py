@@ -3,6 +3,7 @@
 from lit_gans.networks.affine import AffineGenerator
 from lit_gans.networks.autoencoder import ConvAutoencoder, MLPAutoencoder
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from lit_gans.networks.discogan import DiscoGANDiscriminator, DiscoGANGenerator
 from lit_gans.networks.encoder import ConvEncoder, JointDiscriminator, MLPEncoder
 from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm, VirtualBatchNormGenerator, reference_pass
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
@@ -22,6 +23,8 @@ __all__ = [
     "MLPEncoder",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "DiscoGANDiscriminator",
+    "DiscoGANGenerator",
     "InfoGANDiscriminator",
     "InfoGANGenerator",
     "MLPAutoencoder",

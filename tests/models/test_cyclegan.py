@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 
 from lit_gans.data import Unpaired
 from lit_gans.data.unpaired import collate_unpaired
-from lit_gans.models import CycleGAN, TranslationGAN
+from lit_gans.models import CycleGAN, DiscoGAN, DualGAN, TranslationGAN
 from lit_gans.models.cyclegan import digit_view
 from lit_gans.models.image_pool import ImagePool
 from lit_gans.models.steps import BatchState, Step
@@ -155,6 +155,60 @@ def test_discriminator_loss_is_halved_per_domain_by_hand() -> None:
     assert_close(logs["train/d_b_loss"], t(0.5 * (0.875 + 0.140625))[0])
     assert_close(logs["train/d_a_loss"], t(0.5 * (2.75 + 1.5))[0])
     assert_close(d_loss, t(0.5078125 + 2.125)[0])
+
+
+NS = {"name": "non_saturating", "logits": True, "discriminator": "lit_gans.losses.minimax_discriminator_loss",
+      "generator": "lit_gans.losses.non_saturating_generator_loss"}
+WASSERSTEIN = {"name": "wasserstein", "discriminator": "lit_gans.losses.wasserstein_critic_loss",
+               "generator": "lit_gans.losses.wasserstein_generator_loss"}
+UNET = {"_target_": "lit_gans.networks.UNetGenerator", "in_shape": [3, SIZE, SIZE], "ngf": 4, "norm": "instance"}
+
+
+def test_discogan_terms_by_hand_mse_reconstruction_and_unhalved_standard_gan() -> None:
+    model = cyclegan(DiscoGAN, loss=NS)
+    state = by_hand(model)
+    g_loss, logs = model.generator_step(state)
+    softplus = torch.nn.functional.softplus
+    a, b = state.real.a, state.real.b
+    # L_GAN_B = −log σ(D_B(G(a))) = softplus(−a/2), L_GAN_A = softplus(−D_A(F(b))) = softplus(2b)
+    assert_close(logs["train/g_adversarial_ab"], softplus(-0.5 * a).mean())
+    assert_close(logs["train/g_adversarial_ba"], softplus(2 * b).mean())
+    # MSE reconstructions: (−a/2 − a)² = 2.25a², mean a² = 0.5625; mean b² = 0.375; weight 1, no identity term
+    assert_close(logs["train/cycle_a"], t(2.25 * 0.5625)[0])
+    assert_close(logs["train/cycle_b"], t(2.25 * 0.375)[0])
+    assert "train/identity_a" not in logs
+    assert_close(g_loss, softplus(-0.5 * a).mean() + softplus(2 * b).mean() + t(2.25 * (0.5625 + 0.375))[0])
+    d_loss, _ = model.discriminator_step(state)  # −log σ(D(real)) − log(1 − σ(D(fake))), both Ds, not halved
+    expected = (softplus(-b).mean() + softplus(0.5 * a).mean()) + (softplus(-2 * a).mean() + softplus(-2 * b).mean())
+    assert_close(d_loss, expected)
+    assert len(model.pools["a"]) == 0  # no history pool
+
+
+def test_dualgan_terms_by_hand_weighted_l1_reconstruction_and_wasserstein_critics() -> None:
+    model = cyclegan(DualGAN, generator=UNET, loss=WASSERSTEIN, lambda_u=500.0, lambda_v=100.0)
+    state = by_hand(model)
+    g_loss, logs = model.generator_step(state)
+    # −E D_B(G(a)) − E D_A(F(b)) = −mean(a)/2 + 2 mean(b) = −0.0625 + 0.5; L1: 1.5·0.625 (u = a), 1.5·0.5 (v = b)
+    assert_close(logs["train/g_adversarial_ab"] + logs["train/g_adversarial_ba"], t(0.4375)[0])
+    assert_close(logs["train/cycle_a"], t(0.9375)[0])
+    assert_close(logs["train/cycle_b"], t(0.75)[0])
+    assert_close(g_loss, t(0.4375 + 500 * 0.9375 + 100 * 0.75)[0])
+    d_loss, logs = model.discriminator_step(state)  # E D(fake) − E D(real) per critic, not halved
+    assert_close(logs["train/d_b_loss"], t(0.0625 - 0.25)[0])
+    assert_close(logs["train/d_a_loss"], t(-0.5 - 0.25)[0])
+    assert_close(d_loss, t(-0.9375)[0])
+
+
+def test_dualgan_takes_n_critic_clipped_critic_steps_per_generator_step() -> None:
+    torch.manual_seed(0)
+    model = cyclegan(DualGAN, generator=UNET, loss=WASSERSTEIN, n_critic=2, clip_value=0.01)
+    trainer = fit(model, 4)
+    opt_g, opt_d = (o.optimizer for o in model.optimizers())
+    assert [opt.state[next(iter(opt.state))]["step"].item() for opt in (opt_g, opt_d)] == [2, 4]
+    assert trainer.global_step == 6
+    assert all(p.abs().max() <= 0.01 for p in model.player_parameters("d"))
+    with pytest.raises(ValueError, match="lambda_u"):
+        cyclegan(DualGAN, generator=UNET, loss=WASSERSTEIN, lambda_cycle=10.0)
 
 
 def test_the_discriminators_learn_from_the_pool() -> None:
