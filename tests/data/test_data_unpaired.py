@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from lit_gans.data import DatasetNotFoundError, MNISTMNISTMDataModule, Unpaired, UnpairedDataModule
-from lit_gans.data.mnist_mnistm import blend_mnistm
+from lit_gans.data.mnist_mnistm import blend_mnistm, domain_split
 from lit_gans.data.unpaired import UnpairedTensors
 
 
@@ -136,11 +136,11 @@ def test_mnist_mnistm_domains_hold_different_digits_drawn_independently(data_roo
     mnist = TorchvisionDataModule("mnist", root=str(data_root)).dataset(False)
     test = dm.dataset(False)
     assert len(test.data) == len(test.b) == 5000
-    # the A digits are MNIST test digits; the B images blend the other half: no A digit appears under B
-    strokes = ((mnist.data[:, 0] > 0).flatten(1).numpy() * 1).astype(np.uint8)
-    index = {row.tobytes(): i for i, row in enumerate(strokes)}
-    found_a = [index.get(((x[0] > 0).flatten().numpy() * 1).astype(np.uint8).tobytes()) for x in test.data]
-    assert None not in found_a
+    # A is one half of MNIST's test digits, as they are; B is made from the other half (no A digit appears under B)
+    half_a, half_b = (torch.from_numpy(h) for h in domain_split(len(mnist.labels), 1))  # validation: data.seed + 1
+    assert not set(half_a.tolist()) & set(half_b.tolist()) and len(half_a) + len(half_b) == 10000
+    assert torch.equal(test.data, mnist.data[half_a].expand(-1, 3, -1, -1)) and torch.equal(test.labels, mnist.labels[half_a])
+    assert torch.equal(test.labels_b, mnist.labels[half_b])
     assert not torch.equal(test.labels[:100], test.labels_b[:100])  # the halves are not aligned
     ba = MNISTMNISTMDataModule(root=str(data_root), direction="BtoA", image_size=28).dataset(False)
     assert torch.equal(ba.data, test.b) and torch.equal(ba.labels, test.labels_b) and dm.domains == ("mnist", "mnistm")
