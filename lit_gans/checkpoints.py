@@ -63,6 +63,7 @@ MODEL_TARGETS: tuple[Allowed, ...] = (
     Allowed("torch.nn", (nn.Module,), "layers from torch.nn"),
     Allowed("torch.optim", (torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler,
                             torch.optim.lr_scheduler.ReduceLROnPlateau), "optimizers and LR schedulers from torch.optim"),
+    Allowed("lit_gans.schedules", (torch.optim.lr_scheduler.LRScheduler,), "LR schedules from lit_gans.schedules"),
     Allowed("lit_gans.losses", None, "loss functions from lit_gans.losses"),
 )
 LOSS_FUNCTIONS: tuple[Allowed, ...] = (MODEL_TARGETS[-1],)

@@ -37,6 +37,8 @@ def instantiate_datamodule(cfg: DictConfig) -> L.LightningDataModule:
 DATA_OF_KIND = {
     "images": "an image data set (data=mnist, data=cifar10, data=image_folder, ...)",
     "paired": "paired data: data=mnist_edges (built in) or data=paired data.root=<folder with train/ val/ test/>",
+    "unpaired": "unpaired data: data=mnist_mnistm (built in) or data=unpaired data.root=<folder with trainA/ trainB/ "
+                "testA/ testB/>",
 }
 
 
@@ -48,7 +50,7 @@ def check_batch_kind(datamodule: L.LightningDataModule, model: type | L.Lightnin
         return
     fix = f"use {DATA_OF_KIND[model_kind]}" if model_kind in DATA_OF_KIND else f"use data serving {model_kind} batches"
     if model_kind == "images":
-        fix += " (or a translation model, e.g. model=pix2pix, for this data)"
+        fix += " (or a translation model for this data: model=pix2pix for paired, model=cyclegan for unpaired)"
     name = model.__name__ if isinstance(model, type) else type(model).__name__
     raise ValueError(f"{name} trains on {model_kind} batches but {type(datamodule).__name__} serves "
                      f"{data_kind} ones: {fix}.")

@@ -40,8 +40,8 @@ class CrashAtEpoch(L.Callback):
 
 
 def batch_kind(group: str, name: str) -> str:
-    """What a batch of ``conf/<group>/<name>.yaml`` carries: the ``batch_kind`` of the class it names ("images" or
-    "paired"; models and datamodules declare it). Tests pick compatible models and data by it, not by name."""
+    """What a batch of ``conf/<group>/<name>.yaml`` carries: the ``batch_kind`` of the class it names ("images",
+    "paired" or "unpaired"; models and datamodules declare it). Tests pick compatible models and data by it, not by name."""
     from hydra.utils import get_class
     from omegaconf import OmegaConf
 
@@ -51,4 +51,4 @@ def batch_kind(group: str, name: str) -> str:
 
 
 # the offline data each kind of model is smoke-tested on (a model's batch_kind picks it)
-BUILT_IN_DATA = {"images": "mnist", "paired": "mnist_edges"}
+BUILT_IN_DATA = {"images": "mnist", "paired": "mnist_edges", "unpaired": "mnist_mnistm"}

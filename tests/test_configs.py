@@ -26,6 +26,12 @@ def build(cfg: DictConfig) -> tuple[AdversarialModule, object]:
         assert tuple(b.shape[1:]) == tuple(datamodule.shape)
         assert len(model.d_scores(model.real_samples((a, b, torch.zeros(2, dtype=torch.long))))) == 2
         return model, datamodule
+    if model.batch_kind == "unpaired":  # G: A -> B and F: B -> A on images of the data's shape, Ds score them
+        a = torch.zeros(2, *datamodule.shape)
+        for direction in ("AtoB", "BtoA"):
+            assert tuple(model.eval().translate(a, direction).shape[1:]) == tuple(datamodule.shape)
+        assert len(model.d_scores(a)) == len(model.d_a_scores(a)) == 2
+        return model, datamodule
     # the networks really are built for the data's shape
     fake = model.sample_fake(2 * model.hparams.get("pack", 1))  # PacGAN: two packs of m
     assert tuple(model.sample_images(2).shape[1:]) == tuple(datamodule.shape)
@@ -63,6 +69,28 @@ def test_every_paired_data_config_instantiates_with_every_translation_model(comp
     build(compose_cfg(f"model={model}", f"data={name}", f"data.root={tmp_path}"))
 
 
+UNPAIRED_DATA = [name for name in config_names("data") if batch_kind("data", name) == "unpaired"]
+UNPAIRED_MODELS = [name for name in config_names("model") if batch_kind("model", name) == "unpaired"]
+
+
+@pytest.mark.parametrize("name", UNPAIRED_DATA)
+@pytest.mark.parametrize("model", UNPAIRED_MODELS)
+def test_every_unpaired_data_config_instantiates_with_every_unpaired_model(compose_cfg: Compose, tmp_path: Path,
+                                                                           name: str, model: str) -> None:
+    folder = [f"data.root={tmp_path}", "data.crop_size=32"] if name == "unpaired" else []  # 256 px: slow on a CPU
+    build(compose_cfg(f"model={model}", f"data={name}", *folder))
+
+
+@pytest.mark.parametrize("model", UNPAIRED_MODELS)
+def test_an_unpaired_model_on_other_data_is_refused_naming_the_fix(compose_cfg: Compose, model: str) -> None:
+    from lit_gans.training import train
+
+    with pytest.raises(ValueError, match="data=mnist_mnistm"):
+        train(compose_cfg(f"model={model}", "data=mnist_edges"))
+    with pytest.raises(ValueError, match="model=cyclegan for unpaired"):
+        train(compose_cfg("model=dcgan", f"data={UNPAIRED_DATA[0]}", "data.root=/nonexistent"))
+
+
 @pytest.mark.parametrize("model", PAIRED_MODELS)
 @pytest.mark.parametrize("data", ["mnist", "ring8"])
 def test_a_translation_model_on_image_data_is_refused_naming_the_fix(compose_cfg: Compose, model: str, data: str) -> None:
@@ -77,7 +105,7 @@ def test_a_translation_model_on_image_data_is_refused_naming_the_fix(compose_cfg
 # the metrics each data config picks when none is given (conf/data/*.yaml)
 DEFAULT_METRICS = {"mnist": "mnist", "cifar10": "inception", "ring8": "modes", "grid25": "modes", "mog1d": "modes", "fgan_mixture": "modes",
                    "stacked_mnist": "stacked_mnist", "fashion_mnist": None, "image_folder": None,
-                   "parallel_lines": None, "paired": None, "mnist_edges": None}
+                   "parallel_lines": None, "paired": None, "mnist_edges": None, "unpaired": None, "mnist_mnistm": None}
 METRICS_DATA = {"mnist": "mnist", "inception": "cifar10", "modes": "ring8", "stacked_mnist": "stacked_mnist"}
 
 

@@ -1,11 +1,13 @@
-"""Data modules: torchvision image sets, Stacked MNIST, folders of images, toy Gaussian mixtures, and paired
-image-to-image sets (the pix2pix folder layout, MNIST edges -> digits)."""
+"""Data modules: torchvision image sets, Stacked MNIST, folders of images, toy Gaussian mixtures, paired
+image-to-image sets (the pix2pix folder layout, MNIST edges -> digits) and unpaired ones (the CycleGAN folder
+layout, MNIST <-> MNIST-M)."""
 
 from lit_gans.data.batched import BatchedTensorDataset
 from lit_gans.data.errors import DatasetNotFoundError
 from lit_gans.data.image_folder import ImageFolderDataModule
 from lit_gans.data.images import TorchvisionDataModule
 from lit_gans.data.mnist_edges import MNISTEdgesDataModule
+from lit_gans.data.mnist_mnistm import MNISTMNISTMDataModule
 from lit_gans.data.paired import Paired, PairedDataModule
 from lit_gans.data.paths import resolve_data_root
 from lit_gans.data.stacked_mnist import StackedMNISTDataModule
@@ -18,6 +20,7 @@ from lit_gans.data.toy import (
     Ring,
     ToyDataModule,
 )
+from lit_gans.data.unpaired import Unpaired, UnpairedDataModule
 
 __all__ = [
     "ParallelLine",
@@ -29,11 +32,14 @@ __all__ = [
     "Grid",
     "ImageFolderDataModule",
     "MNISTEdgesDataModule",
+    "MNISTMNISTMDataModule",
     "Paired",
     "PairedDataModule",
     "Ring",
     "StackedMNISTDataModule",
     "ToyDataModule",
     "TorchvisionDataModule",
+    "Unpaired",
+    "UnpairedDataModule",
     "resolve_data_root",
 ]

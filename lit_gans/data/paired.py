@@ -60,21 +60,37 @@ def paired_transform(a: Tensor, b: Tensor, preprocess: str, load_size: int, crop
     """The authors' training preprocessing on a (C, H, W) pair, with ONE set of random parameters for both
     halves (a crop of A must show the same place as the crop of B): resize both to load_size² (bicubic; not for
     "crop" / "none"), crop one random crop_size² window (not for "none"), flip both or neither (p = ½)."""
+    a, b = training_transform((a, b), preprocess, load_size, crop_size, flip, generator)
+    return a, b
+
+
+def training_transform(images: tuple[Tensor, ...], preprocess: str, load_size: int, crop_size: int, flip: bool,
+                       generator: torch.Generator | None = None) -> tuple[Tensor, ...]:
+    """`paired_transform` on any number of (C, H, W) images of one size with one set of random parameters (the
+    unaligned data set transforms A and B apart: one image each call)."""
     if preprocess not in PREPROCESS:
         raise ValueError(f"data.preprocess must be one of {PREPROCESS}, got {preprocess!r}.")
     if preprocess == "resize_and_crop":
-        a, b = (TF.resize(x, [load_size, load_size], InterpolationMode.BICUBIC, antialias=True) for x in (a, b))
+        images = tuple(TF.resize(x, [load_size, load_size], InterpolationMode.BICUBIC, antialias=True) for x in images)
     if preprocess != "none":
-        height, width = a.shape[-2:]
+        height, width = images[0].shape[-2:]
         if height < crop_size or width < crop_size:
-            raise ValueError(f"cannot crop {crop_size}x{crop_size} from {height}x{width} halves: set data.crop_size <= "
+            raise ValueError(f"cannot crop {crop_size}x{crop_size} from {height}x{width} images: set data.crop_size <= "
                              f"{min(height, width)} or data.load_size >= data.crop_size.")
         top = int(torch.randint(height - crop_size + 1, (), generator=generator))
         left = int(torch.randint(width - crop_size + 1, (), generator=generator))
-        a, b = (TF.crop(x, top, left, crop_size, crop_size) for x in (a, b))
+        images = tuple(TF.crop(x, top, left, crop_size, crop_size) for x in images)
     if flip and bool(torch.rand((), generator=generator) < 0.5):
-        a, b = TF.horizontal_flip(a), TF.horizontal_flip(b)
-    return a, b
+        images = tuple(TF.horizontal_flip(x) for x in images)
+    return images
+
+
+def evaluation_transform(image: Tensor, preprocess: str, crop_size: int) -> Tensor:
+    """Validation / test: the whole image at crop_size² (the authors' test options: load_size = crop_size, no
+    crop, no flip); "none" keeps the stored size."""
+    if preprocess == "none":
+        return image
+    return TF.resize(image, [crop_size, crop_size], InterpolationMode.BICUBIC, antialias=True)
 
 
 def to_unit(image: Tensor) -> Tensor:
@@ -103,9 +119,8 @@ class PairedFolder(Dataset[tuple[Tensor, Tensor, int]]):
             a, b = b, a
         if self.train:
             a, b = paired_transform(a, b, self.preprocess, self.load_size, self.crop_size, self.flip)
-        elif self.preprocess != "none":  # test time: the whole image at crop_size, as the authors' test options
-            a, b = (TF.resize(x, [self.crop_size, self.crop_size], InterpolationMode.BICUBIC, antialias=True)
-                    for x in (a, b))
+        else:  # test time: the whole image at crop_size, as the authors' test options
+            a, b = (evaluation_transform(x, self.preprocess, self.crop_size) for x in (a, b))
         return to_unit(a), to_unit(b), -1
 
 

@@ -10,18 +10,21 @@ divergence between P_data + P_g and 2 P_g, Theorem 1).
 from torch import Tensor
 
 
-def least_squares_discriminator_loss(d_real: Tensor, d_fake: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """½ E[(D(x) − b)²] + ½ E[(D(G(z)) − a)²] (eq. (2), D's side).
+def least_squares_discriminator_loss(d_real: Tensor, d_fake: Tensor, a: float = 0.0, b: float = 1.0,
+                                     scale: float = 0.5) -> Tensor:
+    """½ E[(D(x) − b)²] + ½ E[(D(G(z)) − a)²] (eq. (2), D's side); ``scale`` replaces the ½ (1: the plain squared
+    errors CycleGAN writes, Zhu et al. 2017, Section 4, which then halves D's whole loss itself).
 
     Example:
         >>> import torch
         >>> float(least_squares_discriminator_loss(torch.tensor([1.0]), torch.tensor([0.0])))  # perfect D
         0.0
     """
-    return 0.5 * (d_real - b).pow(2).mean() + 0.5 * (d_fake - a).pow(2).mean()
+    return scale * (d_real - b).pow(2).mean() + scale * (d_fake - a).pow(2).mean()
 
 
-def least_squares_generator_loss(d_fake: Tensor, c: float = 1.0) -> Tensor:
+def least_squares_generator_loss(d_fake: Tensor, c: float = 1.0, scale: float = 0.5) -> Tensor:
     """½ E[(D(G(z)) − c)²] (eq. (2), G's side): unlike the saturating log loss it still pulls
-    samples that D scores far on the real side of the boundary back toward it (Section 3.1)."""
-    return 0.5 * (d_fake - c).pow(2).mean()
+    samples that D scores far on the real side of the boundary back toward it (Section 3.1). ``scale`` replaces
+    the ½ (1: CycleGAN's E[(D(G(x)) − 1)²], Zhu et al. 2017, Section 4)."""
+    return scale * (d_fake - c).pow(2).mean()

@@ -4,6 +4,9 @@ from lit_gans.models.base import AdversarialModule
 from lit_gans.models.bigan import ALI, BiGAN
 from lit_gans.models.conditional import ACGAN, CGAN
 from lit_gans.models.cramer import CramerGAN
+from lit_gans.models.cyclegan import CycleGAN, TranslationGAN
+from lit_gans.models.discogan import DiscoGAN
+from lit_gans.models.dualgan import DualGAN
 from lit_gans.models.energy import BEGAN, EBGAN
 from lit_gans.models.fgan import FGAN
 from lit_gans.models.gan import DCGAN, GAN
@@ -15,6 +18,6 @@ from lit_gans.models.vaegan import VAEGAN
 from lit_gans.models.wgan import WGAN, WGANGP
 
 __all__ = [
-    "ACGAN", "ALI", "BiGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "DCGAN", "FGAN", "GAN", "WGAN", "WGANGP",
-    "AdversarialModule", "InfoGAN", "Pix2Pix", "UnrolledGAN", "VAE", "VAEGAN",
+    "ACGAN", "ALI", "BiGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN", "DiscoGAN", "DualGAN", "FGAN", "GAN", "WGAN", "WGANGP",
+    "AdversarialModule", "InfoGAN", "Pix2Pix", "TranslationGAN", "UnrolledGAN", "VAE", "VAEGAN",
 ]

@@ -30,6 +30,7 @@ from lit_gans.models.packing import pack_samples, packed_discriminator_config
 from lit_gans.models.rng import collect_rng_states, set_rng_states
 from lit_gans.models.steps import PLAYER_NAMES, BatchState, Step, check_schedule
 from lit_gans.networks import MinibatchDiscrimination, has_batch_norm
+from lit_gans.schedules import INTERVALS
 
 Logs = dict[str, Tensor]
 
@@ -71,7 +72,8 @@ class AdversarialModule(L.LightningModule):
         latent_dim: size of z. ``latent_distribution``: "normal" N(0, I) or "uniform" U[-1, 1].
         n_critic: discriminator steps per generator step.
         scheduler_g, scheduler_d: optional ``_partial_`` LR scheduler configs, stepped after
-            every step of their optimizer.
+            every step of their optimizer, or after every epoch when the config says ``interval: epoch``
+            (`lit_gans.schedules`, e.g. CycleGAN's ``LinearDecay``).
         gradient_clip_val: clip each network's gradient norm (``gradient_clip_algorithm``) before
             its step; ``Trainer(gradient_clip_val=...)`` is not available with manual optimization.
         instance_noise: ``{sigma, anneal_steps, schedule}``: N(0, σ_t²) added to every sample D sees, real
@@ -506,16 +508,32 @@ class AdversarialModule(L.LightningModule):
         restore optimizer states as a list zipped in this order. Schedulers: ``scheduler_<name>`` when set."""
         hp = self.hparams
         optimizers, schedulers = [], []
-        self._scheduler_slots: dict[str, int] = {}
+        self._scheduler_slots: dict[str, int] = {}  # stepped after every step of their optimizer
+        self._epoch_scheduler_slots: dict[str, int] = {}  # ``interval: epoch``: after every training epoch
         for which in self.players:
             if hp.get(f"optimizer_{which}") is None:
                 raise ValueError(f"{type(self).__name__} has a player {which!r} but no model.optimizer_{which} config.")
             optimizer = instantiate(hp[f"optimizer_{which}"])(self.player_parameters(which))
             optimizers.append(optimizer)
             if hp.get(f"scheduler_{which}"):
-                self._scheduler_slots[which] = len(schedulers)
-                schedulers.append(instantiate(hp[f"scheduler_{which}"])(optimizer))
+                cfg = dict(hp[f"scheduler_{which}"])
+                interval = cfg.pop("interval", "step")
+                if interval not in INTERVALS:
+                    raise ValueError(f"model.scheduler_{which}.interval must be one of {INTERVALS}, got {interval!r}.")
+                slots = self._scheduler_slots if interval == "step" else self._epoch_scheduler_slots
+                slots[which] = len(schedulers)
+                schedulers.append(instantiate(cfg)(optimizer))
         return (optimizers, schedulers) if schedulers else optimizers
+
+    def on_train_epoch_end(self) -> None:
+        """Step the schedulers configured with ``interval: epoch`` (CycleGAN's linear decay) once per epoch. Lightning
+        calls this before ModelCheckpoint saves at the end of the epoch, so a checkpoint holds the stepped state."""
+        slots = getattr(self, "_epoch_scheduler_slots", {})
+        if slots:
+            schedulers = self.lr_schedulers()
+            schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
+            for slot in slots.values():
+                schedulers[slot].step()
 
     # ----- checkpoints -----------------------------------------------------------------------
     @classmethod

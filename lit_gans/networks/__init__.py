@@ -3,12 +3,14 @@
 from lit_gans.networks.affine import AffineGenerator
 from lit_gans.networks.autoencoder import ConvAutoencoder, MLPAutoencoder
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from lit_gans.networks.discogan import DiscoGANDiscriminator, DiscoGANGenerator
 from lit_gans.networks.encoder import ConvEncoder, JointDiscriminator, MLPEncoder
 from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm, VirtualBatchNormGenerator, reference_pass
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
 from lit_gans.networks.pix2pix import PatchDiscriminator, UNetGenerator, receptive_field
+from lit_gans.networks.resnet import ResnetGenerator
 from lit_gans.networks.shift import ParallelLineGenerator
 from lit_gans.networks.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
 
@@ -21,6 +23,8 @@ __all__ = [
     "MLPEncoder",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "DiscoGANDiscriminator",
+    "DiscoGANGenerator",
     "InfoGANDiscriminator",
     "InfoGANGenerator",
     "MLPAutoencoder",
@@ -29,6 +33,7 @@ __all__ = [
     "MLPGenerator",
     "Maxout",
     "PatchDiscriminator",
+    "ResnetGenerator",
     "UNetGenerator",
     "receptive_field",
     "VirtualBatchNorm",

@@ -76,10 +76,17 @@ def test_least_squares_targets_come_from_the_config(compose_cfg) -> None:  # noq
 
     cfg = compose_cfg("model=lsgan", "loss.params.a=-1", "loss.params.c=0")
     model = instantiate(cfg.model, _recursive_=False)
-    assert model.objective.params == {"a": -1, "b": 1.0, "c": 0}
+    assert model.objective.params == {"a": -1, "b": 1.0, "c": 0, "scale": 0.5}
     real, fake = t(1.0), t(-1.0)
     assert model.objective.discriminator(real, fake) == 0  # a = −1, b = 1 met exactly
     assert_close(model.objective.generator(fake), t(0.5)[0])  # c = 0: ½(−1)²
+
+
+def test_least_squares_scale_gives_cyclegans_plain_squared_errors() -> None:
+    real, fake = t(0.0, 1.0), t(1.0, 3.0)  # D: mean((x - 1)^2) = 0.5, mean(f^2) = 5; G: mean((f - 1)^2) = 2
+    assert_close(least_squares_discriminator_loss(real, fake, scale=1.0), t(5.5)[0])
+    assert_close(least_squares_discriminator_loss(real, fake), t(2.75)[0])  # eq. (2)'s ½
+    assert_close(least_squares_generator_loss(fake, scale=1.0), t(2.0)[0])
 
 
 def test_one_sided_label_smoothing() -> None:
