@@ -281,10 +281,12 @@ class AdversarialModule(L.LightningModule):
         return instantiate(packed_discriminator_config(cfg, self.hparams.get("pack", 1)))
 
     def player_parameters(self, player: str) -> Iterator[nn.Parameter]:
-        """What ``optimizer_<player>`` updates: the parameters of the player's networks (``players``), each once."""
+        """What ``optimizer_<player>`` updates: the parameters of the player's networks (``players``), each once. A
+        name may be a dotted path to a submodule (ALAE: "generator.synthesis", G inside the z -> x generator F∘G)."""
         seen: set[int] = set()
         for name in self.players[player]:
-            module = getattr(self, name)
+            owner, _, leaf = name.rpartition(".")
+            module = getattr(self.get_submodule(owner) if owner else self, leaf)
             for p in module.parameters() if module is not None else ():
                 if id(p) not in seen:
                     seen.add(id(p))

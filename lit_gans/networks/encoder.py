@@ -29,6 +29,8 @@ class MLPEncoder(nn.Module):
     BiGAN's permutation-invariant MNIST encoder (the authors' ``mnist_mlp``): 784 -> FC 1024, LReLU ->
     FC 1024, BatchNorm, LReLU -> a linear code (``batch_norm=[false, true]``). The last layer is linear:
     the code is unconstrained (the prior's support is not enforced; a tanh would pin it inside U[-1, 1]).
+    ``output_activation`` (default "none") follows the last layer: ALAE's MNIST encoder (the authors' ``EncoderFC``)
+    ends with LeakyReLU(0.2), like its mapping network F, so E(x) and F(z) live in the same kind of space.
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class MLPEncoder(nn.Module):
         batch_norm: bool | Sequence[bool] = (False, True),
         init: str = "default",
         init_gain: float = 1.0,
+        output_activation: str = "none",
     ) -> None:
         super().__init__()
         self.in_shape, self.out_features = tuple(in_shape), int(out_features)
@@ -49,6 +52,8 @@ class MLPEncoder(nn.Module):
             layers += [nn.Linear(width, h)] + ([nn.BatchNorm1d(h)] if bn else []) + [make_activation(activation)]
             width = h
         layers.append(nn.Linear(width, self.out_features))
+        if output_activation != "none":  # (none: the state_dict keys of the default stay as they were)
+            layers.append(make_activation(output_activation))
         self.net = nn.Sequential(*layers)
         apply_init_(self, init, init_gain)
 
