@@ -8,7 +8,7 @@ draws samples from z (grids, metrics, exports, EMA) sees one z -> x network, whi
 
 from torch import Tensor, nn
 
-from lit_gans.networks.layers import apply_init_, make_activation
+from lit_gans.networks.layers import apply_init_, make_activation, make_linear
 
 
 class PixelNorm(nn.Module):
@@ -34,11 +34,14 @@ class MappingNetwork(nn.Module):
         layers: number of Linear layers (>= 1). hidden: width of the inner ones (None: ``out_features``).
         activation: after every Linear, the last included (``final_activation``).
         pixel_norm: normalise z first.
+        equalized_lr, lr_multiplier: equalised-learning-rate layers (`lit_gans.networks.layers.EqualizedLinear`); the
+            authors' F: true, 0.1.
     """
 
     def __init__(self, latent_dim: int, out_features: int, layers: int = 6, hidden: int | None = None,
                  activation: str = "leaky_relu", final_activation: bool = True, pixel_norm: bool = True,
-                 init: str = "default", init_gain: float = 1.0) -> None:
+                 init: str = "default", init_gain: float = 1.0, equalized_lr: bool = False,
+                 lr_multiplier: float = 1.0) -> None:
         super().__init__()
         if layers < 1:
             raise ValueError(f"MappingNetwork needs layers >= 1, got {layers}.")
@@ -48,7 +51,7 @@ class MappingNetwork(nn.Module):
         width = self.latent_dim
         for i in range(layers):
             out = self.out_features if i == layers - 1 else hidden
-            blocks.append(nn.Linear(width, out))
+            blocks.append(make_linear(width, out, equalized_lr, lr_multiplier))
             if i < layers - 1 or final_activation:
                 blocks.append(make_activation(activation))
             width = out

@@ -18,6 +18,7 @@ from lit_gans.models import ALAE
 from lit_gans.models.alae import latent_error
 from lit_gans.models.steps import BatchState
 from lit_gans.networks import MappedGenerator, MappingNetwork, PixelNorm
+from lit_gans.networks.layers import LEAKY_RELU_GAIN, EqualizedLinear, make_linear
 
 X = 4  # data dimension of the toy
 TOY_G = {"_target_": "lit_gans.networks.MLPGenerator", "latent_dim": 3, "out_shape": [X], "hidden": [8],
@@ -67,6 +68,26 @@ def test_the_mapping_network_normalises_z_and_the_mapped_generator_is_g_of_f() -
     assert_close(MappedGenerator(f, g)(z), g(f(z)))
     with pytest.raises(ValueError, match="layers >= 1"):
         MappingNetwork(5, 4, layers=0)
+
+
+def test_equalized_linear_is_he_initialised_at_run_time_and_moves_lr_times_its_scale_under_adam() -> None:
+    torch.manual_seed(0)
+    layer = EqualizedLinear(400, 300, lr_multiplier=0.1)
+    effective = layer.weight * layer.weight_scale
+    assert_close(effective.std(), torch.tensor(LEAKY_RELU_GAIN / 20.0), rtol=0.02, atol=0)  # He: gain / √fan_in
+    x = torch.randn(3, 400)
+    assert_close(layer(x), x @ effective.T)  # zero bias at init
+    assert list(dict(layer.named_parameters())) == ["weight", "bias"]  # a Linear's state-dict keys
+    before = effective.detach().clone()
+    optimizer = torch.optim.Adam(layer.parameters(), lr=1e-3, betas=(0.0, 0.99))
+    layer(x).sum().backward()
+    optimizer.step()  # Adam's first step moves every parameter by lr; the effective weight by lr · scale
+    step = (layer.weight * layer.weight_scale).detach() - before
+    assert_close(step.abs().max(), torch.tensor(1e-3 * layer.weight_scale), rtol=1e-2, atol=0)  # float32 differences
+    with pytest.raises(ValueError, match="equalized_lr=true"):
+        make_linear(2, 2, equalized_lr=False, lr_multiplier=0.1)
+    with pytest.raises(ValueError, match="init=default"):
+        MappingNetwork(3, 3, equalized_lr=True, init="orthogonal")
 
 
 def test_the_model_wires_d_of_e_as_the_image_discriminator_and_g_of_f_as_the_generator() -> None:
