@@ -30,7 +30,6 @@ G(E(x)) (no F: w is G's input), so encode.py, reconstruction grids and the encod
 from collections.abc import Mapping
 from typing import Any
 
-import torch
 from hydra.utils import instantiate
 from torch import Tensor, nn
 

@@ -78,7 +78,7 @@ def test_any_gan_takes_r1_as_a_loss_option_and_adds_gamma_half_of_it_to_d_loss()
     assert_close(logs["train/r1_penalty"], r1)
     assert_close(loss, minimax_discriminator_loss(d_real, d_fake) + 5.0 * r1)  # γ/2 = 5
     assert_close(r1, finite_difference_grad_norms(model.discriminator, real).mean(), rtol=1e-5, atol=1e-8)
-    g_loss, g_logs = model.generator_loss(real, fake)  # G's loss carries no penalty
+    _, g_logs = model.generator_loss(real, fake)  # G's loss carries no penalty
     assert "train/r1_penalty" not in g_logs
 
 

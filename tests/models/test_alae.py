@@ -9,7 +9,6 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
-import torch.nn.functional as F
 from losses.test_r1 import finite_difference_grad_norms
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
@@ -259,4 +258,4 @@ def test_step_three_loss_falls_on_a_toy(one_thread: None) -> None:
     trainer().fit(model, loader(150, batch_size=32))
     after, relative_after = step_three_error(model)
     assert after < 0.5 * before, (before, after)
-    assert relative_after < 0.5 < 1 < relative_before, (relative_before, relative_after)
+    assert relative_before > 1 and relative_after < 0.5, (relative_before, relative_after)
