@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from lit_gans.encoding import check_encoder, encode_dataset, split_dataset
-from lit_gans.sampling import load_model
+from lit_gans.sampling import load_model, to_uint8_nhwc
 from lit_gans.training import instantiate_datamodule
 
 Compose = Callable[..., DictConfig]
@@ -154,3 +154,28 @@ def test_sample_grid_callback_draws_reconstructions_beside_the_samples_for_encod
     grid = next(c for c in objects["trainer"].callbacks if isinstance(c, SampleGrid))
     assert [p.name for p in grid.reconstructions] == ["reconstruction_step_0000004.png"] * 2  # batch 2 and the end
     assert grid.reconstructions[0].parent == grid.saved[0].parent and grid.reconstructions[0].is_file()
+
+
+@needs_mnist
+def test_alae_codes_are_w_and_its_reconstructions_skip_f_through_the_same_tools(tmp_path: Path) -> None:
+    """ALAE (four networks, three optimizers) through the same checkpoint -> encode.py / sample.py path: codes are
+    E(x) = w, reconstructions G(E(x))."""
+    run = tmp_path / "run"
+    cmd = [sys.executable, "train.py", "model=alae", f"hydra.run.dir={run}", "trainer.limit_train_batches=3",
+           "trainer.limit_val_batches=0", "metrics=none", "callbacks=model_checkpoint", "logger=[]"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    ckpt = run / "checkpoints" / "last.ckpt"
+    assert len(torch.load(ckpt, weights_only=True)["optimizer_states"]) == 3
+    codes = np.load(encode_app()(encode_cfg(f"ckpt_path={ckpt}", "limit=16", f"out={tmp_path / 'c.npz'}")))["codes"]
+    model = load_model(ckpt)
+    x, _ = split_dataset(instantiate_datamodule(OmegaConf.load(run / ".hydra" / "config.yaml").data), "test").__getitems__(
+        list(range(16)))
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(codes), model.encoder(x), rtol=0, atol=1e-6)
+        arrays = np.load(sample_app()(sample_cfg(f"ckpt_path={ckpt}", "mode=reconstruct", "n=16",
+                                                 f"out={tmp_path / 'rec.npz'}")))
+        expected = to_uint8_nhwc(model.generator.synthesis(model.encoder(x)))  # G(E(x)), no F
+    assert np.array_equal(arrays["reconstructions"], expected.numpy())
+    np.testing.assert_allclose(arrays["codes"], codes, rtol=0, atol=1e-6)

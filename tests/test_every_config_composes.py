@@ -13,8 +13,10 @@ ENTRY_POINTS = {"train", "evaluate", "sample", "encode", "translate"}  # top-lev
 # package-placed groups: a net config lands on the model's generator / discriminator
 PLACED = {"net/generator": "net/generator@model.generator", "net/discriminator": "net/discriminator@model.discriminator",
           # the encoder family (BiGAN, ALI): placed on a model that has them
-          "net/encoder": "net/encoder@model.encoder", "net/joint_discriminator": "net/joint_discriminator@model.joint_discriminator"}
-ON_MODEL = {"net/encoder": "model=bigan", "net/joint_discriminator": "model=bigan"}  # groups only some models have
+          "net/encoder": "net/encoder@model.encoder", "net/joint_discriminator": "net/joint_discriminator@model.joint_discriminator",
+          "net/mapping": "net/mapping@model.mapping"}  # ALAE's F
+ON_MODEL = {"net/encoder": "model=bigan", "net/joint_discriminator": "model=bigan",
+            "net/mapping": "model=alae"}  # groups only some models have
 BUILT_IN_TEST_CONFIGS = {"model", "data", "experiment", "loss"}  # test_configs.py composes and builds every one of these
 
 

@@ -18,6 +18,7 @@ from torch import nn
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
 
+from lit_gans.losses.r1 import r1_penalty
 from lit_gans.losses.wasserstein import gradient_penalty
 from lit_gans.models import GAN, WGANGP
 from lit_gans.models import base
@@ -160,4 +161,25 @@ def test_float16_gradient_penalty_follows_the_amp_recipe(one_thread: None, monke
     trainer = fit_float16(model, [], 6)
     assert scales[0] == 2.0**16 and all(s >= 1 for s in scales)
     assert trainer.precision_plugin.scaler.get_scale() < 2.0**16  # an overflow happened and was absorbed
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_float16_r1_penalty_gets_the_loss_scale_and_divides_it_out(one_thread: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """R1 follows the gradient penalty's AMP recipe: the scaler's scale reaches ``r1_penalty``, which divides it out of
+    the gradient (so the penalty is the same number as unscaled, where nothing underflows)."""
+    x = torch.randn(5, 2)
+    critic = torch.nn.Linear(2, 1)
+    score = lambda v: critic(v).squeeze(1)
+    assert_close(r1_penalty(score, x, grad_scale=2.0**10), r1_penalty(score, x))
+    scales: list[float] = []
+
+    def spy(*args: Any, **kwargs: Any) -> torch.Tensor:
+        scales.append(float(kwargs.get("grad_scale", 1.0)))
+        return r1_penalty(*args, **kwargs)
+
+    monkeypatch.setattr(base, "r1_penalty", spy)
+    model = GAN(generator=G, discriminator=D, loss={**NS, "r1_gamma": 10.0}, optimizer_g=ADAM, optimizer_d=ADAM,
+                latent_dim=2, nan_check_every_n_batches=1)
+    fit_float16(model, [], 4)
+    assert len(scales) == 4 and scales[0] == 2.0**16 and all(s >= 1 for s in scales)
     assert all(torch.isfinite(p).all() for p in model.parameters())

@@ -39,6 +39,7 @@ from lit_gans.losses.f_divergences import (
 from lit_gans.losses.hinge import hinge_discriminator_loss, hinge_generator_loss
 from lit_gans.losses.least_squares import least_squares_discriminator_loss, least_squares_generator_loss
 from lit_gans.losses.objective import Objective
+from lit_gans.losses.r1 import r1_penalty
 from lit_gans.losses.translation import halved, l1_translation_loss
 from lit_gans.losses.wasserstein import (
     em_estimate,
@@ -80,6 +81,7 @@ __all__ = [
     "minimax_generator_loss",
     "non_saturating_generator_loss",
     "pulling_away_term",
+    "r1_penalty",
     "reconstruction_energy",
     "wasserstein_critic_loss",
     "wasserstein_generator_loss",

@@ -35,7 +35,7 @@ ZERO_SUM_GENERATOR_LOSSES = (minimax_generator_loss, wasserstein_generator_loss)
 
 @dataclass(frozen=True)
 class Objective:
-    """A discriminator loss, a generator loss and an optional gradient penalty.
+    """A discriminator loss, a generator loss and optional penalties on D's input gradient (WGAN-GP's, R1).
 
     Built from plain config so checkpoints hold strings, not functions. A loss with hyper-parameters
     of its own (LSGAN's targets, f-GAN's divergence, EBGAN's margin) declares them under ``params``
@@ -56,6 +56,8 @@ class Objective:
     estimate: DiscriminatorLoss | None = None  # a divergence estimate to log, e.g. the EM estimate
     gp_weight: float = 0.0  # λ of the gradient penalty (Gulrajani et al. 2017); 0 disables it
     gp_one_sided: bool = False
+    # γ of the R1 penalty (γ/2)·E‖∇_x D(x)‖² on real data (Mescheder et al. 2018, Eq. 9; `lit_gans.losses.r1`); 0 disables it
+    r1_gamma: float = 0.0
     logits: bool = False  # D's outputs are logits: also log D(x) = sigmoid(d) as a probability
     params: Mapping[str, Any] = field(default_factory=dict)  # the loss's own hyper-parameters (see below)
     # losses whose inputs only one model family produces (Cramér features, autoencoder energies) name it:
@@ -91,14 +93,17 @@ class Objective:
             return f"{func.__module__}.{func.__qualname__}", tuple(sorted({**defaults, **bound}.items()))
 
         return (self.name, spec(self.discriminator), spec(self.generator), spec(self.estimate),
-                self.gp_weight, self.gp_one_sided, self.logits)
+                self.gp_weight, self.gp_one_sided, self.r1_gamma, self.logits)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "Objective":
-        known = {"name", "discriminator", "generator", "estimate", "gp_weight", "gp_one_sided", "logits", "params", "requires"}
+        known = {"name", "discriminator", "generator", "estimate", "gp_weight", "gp_one_sided", "r1_gamma", "logits", "params",
+                 "requires"}
         unknown = set(cfg) - known
         if unknown:
             raise ValueError(f"Unknown loss config keys {sorted(unknown)}; expected {sorted(known)}.")
+        if float(cfg.get("r1_gamma", 0.0)) < 0:
+            raise ValueError(f"loss.r1_gamma (R1's γ) must be >= 0, got {cfg['r1_gamma']}.")
         return cls(
             name=str(cfg.get("name", "custom")),
             discriminator=_resolve(cfg["discriminator"]),
@@ -106,6 +111,7 @@ class Objective:
             estimate=_resolve(cfg.get("estimate")),
             gp_weight=float(cfg.get("gp_weight", 0.0)),
             gp_one_sided=bool(cfg.get("gp_one_sided", False)),
+            r1_gamma=float(cfg.get("r1_gamma", 0.0)),
             logits=bool(cfg.get("logits", False)),
             params=dict(cfg.get("params") or {}),
             requires=dict(cfg["requires"]) if cfg.get("requires") else None,

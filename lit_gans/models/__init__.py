@@ -1,5 +1,6 @@
 """One LightningModule per variant family; ``base.AdversarialModule`` is the shared skeleton."""
 
+from lit_gans.models.alae import ALAE
 from lit_gans.models.base import AdversarialModule
 from lit_gans.models.bigan import ALI, BiGAN
 from lit_gans.models.conditional import ACGAN, CGAN
@@ -18,6 +19,7 @@ from lit_gans.models.vaegan import VAEGAN
 from lit_gans.models.wgan import WGAN, WGANGP
 
 __all__ = [
-    "ACGAN", "ALI", "BiGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN", "DiscoGAN", "DualGAN", "FGAN", "GAN", "WGAN", "WGANGP",
-    "AdversarialModule", "InfoGAN", "Pix2Pix", "TranslationGAN", "UnrolledGAN", "VAE", "VAEGAN",
+    "ACGAN", "ALAE", "ALI", "BiGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN", "DiscoGAN", "DualGAN",
+    "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "Pix2Pix", "TranslationGAN", "UnrolledGAN", "VAE",
+    "VAEGAN",
 ]

@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from lit_gans.checkpoints import check_hyper_parameters, read_checkpoint
-from lit_gans.losses import Objective, gradient_penalty
+from lit_gans.losses import Objective, gradient_penalty, r1_penalty
 from lit_gans.models.historical_averaging import HistoricalAverage, check_historical_averaging
 from lit_gans.models.instance_noise import add_instance_noise, instance_noise_std
 from lit_gans.models.packing import pack_samples, packed_discriminator_config
@@ -187,6 +187,30 @@ class AdversarialModule(L.LightningModule):
         if self.objective.gp_weight > 0 and any(isinstance(m, MinibatchDiscrimination) for m in self.discriminator.modules()):
             raise ValueError("The gradient penalty is per sample, but minibatch discrimination makes each score depend on "
                              "the whole batch; use a critic without it (model.discriminator.minibatch_kernels=0) or loss.gp_weight=0.")
+        if self.objective.r1_gamma > 0:
+            self.check_r1_support()
+
+    # a reason, in the variants whose discriminator loss does not go through `adversarial_d_loss` on plain images
+    # (their own losses, pairs, labels): they refuse loss.r1_gamma > 0 instead of ignoring it
+    r1_unsupported: str | None = None
+
+    def check_r1_support(self) -> None:
+        """Refuse R1 (``loss.r1_gamma`` > 0) where it would be ignored or ill-defined, naming the fix."""
+        if self.r1_unsupported:
+            raise ValueError(f"{type(self).__name__} does not apply the R1 penalty (loss.r1_gamma="
+                             f"{self.objective.r1_gamma}): {self.r1_unsupported} Set loss.r1_gamma=0.")
+        for network in self.r1_networks():
+            if has_batch_norm(network):
+                raise ValueError("R1 penalises each real sample's ‖∇_x D(x)‖², but BatchNorm in the discriminator mixes "
+                                 "samples. Use a discriminator without BatchNorm, e.g. "
+                                 "net/discriminator@model.discriminator=dcgan_layernorm (or dcgan_nonorm, mlp), or loss.r1_gamma=0.")
+            if any(isinstance(m, MinibatchDiscrimination) for m in network.modules()):
+                raise ValueError("R1 penalises each real sample's ‖∇_x D(x)‖², but minibatch discrimination makes each score "
+                                 "depend on the whole batch; use model.discriminator.minibatch_kernels=0 or loss.r1_gamma=0.")
+
+    def r1_networks(self) -> tuple[nn.Module, ...]:
+        """The networks between a real image and D's score (ALAE: its encoder and D), checked by `check_r1_support`."""
+        return (self.discriminator,)
 
     # ----- sampling -------------------------------------------------------------------------
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
@@ -259,10 +283,12 @@ class AdversarialModule(L.LightningModule):
         return instantiate(packed_discriminator_config(cfg, self.hparams.get("pack", 1)))
 
     def player_parameters(self, player: str) -> Iterator[nn.Parameter]:
-        """What ``optimizer_<player>`` updates: the parameters of the player's networks (``players``), each once."""
+        """What ``optimizer_<player>`` updates: the parameters of the player's networks (``players``), each once. A
+        name may be a dotted path to a submodule (ALAE: "generator.synthesis", G inside the z -> x generator F∘G)."""
         seen: set[int] = set()
         for name in self.players[player]:
-            module = getattr(self, name)
+            owner, _, leaf = name.rpartition(".")
+            module = getattr(self.get_submodule(owner) if owner else self, leaf)
             for p in module.parameters() if module is not None else ():
                 if id(p) not in seen:
                     seen.add(id(p))
@@ -322,7 +348,7 @@ class AdversarialModule(L.LightningModule):
         return loss, {"train/g_loss": loss, "train/feature_matching": loss}
 
     def adversarial_d_loss(self, real: Any, fake: Any, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Logs]:
-        """The configured objective on D's scores (B,) (+ the gradient penalty when on) and its logs;
+        """The configured objective on D's scores (B,) (+ the gradient penalty and R1 when on) and its logs;
         variants that add terms (InfoGAN, AC-GAN) compute the scores themselves and call this."""
         loss = self.objective.discriminator(d_real, d_fake)
         logs = {"train/d_loss": loss, "train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()}
@@ -338,6 +364,12 @@ class AdversarialModule(L.LightningModule):
                                   grad_scale=scaler.scale(torch.ones((), device=self.device)) if scaler else 1.0)
             loss = loss + self.objective.gp_weight * gp
             logs["train/gradient_penalty"] = gp
+        if self.objective.r1_gamma > 0:  # (γ/2) E‖∇_x D(x)‖² on the real batch (packs: ∇ over the packed input)
+            scaler = self.grad_scaler()
+            r1 = r1_penalty(self.d_forward, self.packed(images_of(real)),
+                            grad_scale=scaler.scale(torch.ones((), device=self.device)) if scaler else 1.0)
+            loss = loss + 0.5 * self.objective.r1_gamma * r1
+            logs["train/r1_penalty"] = r1
         return loss, logs
 
     def adversarial_g_loss(self, d_fake: Tensor) -> tuple[Tensor, Logs]:

@@ -36,6 +36,7 @@ class BiGAN(AdversarialModule):
     has_encoder = True
     stochastic_encoder = False  # ALI: q(z|x) is a Gaussian
     packing_unsupported = ("D scores (x, z) pairs; PacGAN's packs of images have no single code to pair with.")
+    r1_unsupported = "D scores (x, z) pairs; the gradient with respect to x alone is not the paper's regulariser."
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ class LabelConditioned(AdversarialModule):
     """The part cGAN and AC-GAN share: G(z, y), labels on real and fake batches, per-class
     sampling (``val/class_accuracy``, class-row sample grids)."""
 
+    r1_unsupported = "its discriminator reads labels beside the images; no penalty is implemented for it."
     condition_kind = "label"
     packing_unsupported = ("PacGAN (Lin et al. 2018) packs samples for an unconditional discriminator; a conditional "
                            "D would need the labels of every packed sample, which the paper does not define.")

@@ -58,6 +58,7 @@ class CramerGAN(AdversarialModule):
     """
 
     required_loss = "cramer"
+    r1_unsupported = "its critic loss and penalty are the Cramér GAN's own (Algorithm 1)."
     packing_unsupported = ("its critic features, energy distance and penalty are per sample (this class's own "
                            "_features and cramer_gradient_penalty do not pack).")
 

@@ -27,6 +27,8 @@ class AutoencoderGAN(AdversarialModule):
         energy_norm: "l2" (mean squared reconstruction error per sample) or "l1" (mean absolute).
     """
 
+    r1_unsupported = "D is an autoencoder whose energy is a reconstruction error, not a score with the paper's convergence analysis."
+
     def __init__(self, *args: Any, energy_norm: str = "l2", **kwargs: Any) -> None:
         if energy_norm not in ENERGY_NORMS:
             raise ValueError(f"energy_norm must be one of {ENERGY_NORMS}, got {energy_norm!r}.")

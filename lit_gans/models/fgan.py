@@ -31,6 +31,8 @@ class FGAN(AdversarialModule):
                                  "loss is not; set loss.params.alternative=false or model.single_step=false.")
             if self.objective.gp_weight > 0:
                 raise ValueError("single_step=true does not support a gradient penalty; set loss.gp_weight=0.")
+            if self.objective.r1_gamma > 0:
+                raise ValueError("single_step=true does not support the R1 penalty; set loss.r1_gamma=0.")
             if self.hparams.feature_matching:
                 raise ValueError("single_step=true descends on F, not on feature matching; set model.feature_matching=null.")
             if self.hparams.get("historical_averaging"):

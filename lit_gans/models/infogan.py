@@ -118,6 +118,7 @@ class InfoGAN(AdversarialModule):
         return self.categories[0] if self.categories else 0
 
     condition_kind = "code"  # codes are learned without labels: compare up to a permutation
+    r1_unsupported = "InfoGAN's D and Q share one pass; no penalty is implemented for it (as for the gradient penalty)."
     packing_unsupported = ("Q reads each sample's codes from D's features, which PacGAN's packs would merge (a "
                            "conditional model: the paper packs unconditional discriminators only).")
 

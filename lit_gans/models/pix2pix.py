@@ -82,6 +82,7 @@ class Pix2Pix(AdversarialModule):
     players = {"g": ("generator",), "d": ("discriminator",)}
     steps = (Step("d", "discriminator_step", due="discriminator_step_due"), Step("g", "generator_step"))
     packing_unsupported = "PacGAN packs unconditional samples; pix2pix's D judges (input, output) pairs."
+    r1_unsupported = "its D step halves the objective on (input, output) pairs and applies no penalty."
 
     def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any], *args: Any,
                  lambda_l1: float = 100.0, lambda_gan: float = 1.0, conditional_d: bool = True,

@@ -1,6 +1,7 @@
 """Generator and discriminator networks. They know nothing about training."""
 
 from lit_gans.networks.affine import AffineGenerator
+from lit_gans.networks.alae import MappedGenerator, MappingNetwork, PixelNorm
 from lit_gans.networks.autoencoder import ConvAutoencoder, MLPAutoencoder
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from lit_gans.networks.discogan import DiscoGANDiscriminator, DiscoGANGenerator
@@ -15,6 +16,9 @@ from lit_gans.networks.shift import ParallelLineGenerator
 from lit_gans.networks.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
 
 __all__ = [
+    "MappedGenerator",
+    "MappingNetwork",
+    "PixelNorm",
     "ParallelLineGenerator",
     "AffineGenerator",
     "ConvAutoencoder",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from lit_gans.networks.layers import apply_init_, make_activation
+from lit_gans.networks.layers import apply_init_, make_activation, make_linear
 
 
 def _per_layer(flag: bool | Sequence[bool], n: int, name: str) -> list[bool]:
@@ -29,6 +29,9 @@ class MLPEncoder(nn.Module):
     BiGAN's permutation-invariant MNIST encoder (the authors' ``mnist_mlp``): 784 -> FC 1024, LReLU ->
     FC 1024, BatchNorm, LReLU -> a linear code (``batch_norm=[false, true]``). The last layer is linear:
     the code is unconstrained (the prior's support is not enforced; a tanh would pin it inside U[-1, 1]).
+    ``output_activation`` (default "none") follows the last layer: ALAE's MNIST encoder (the authors' ``EncoderFC``)
+    ends with LeakyReLU(0.2), like its mapping network F, so E(x) and F(z) live in the same kind of space.
+    ``equalized_lr`` / ``lr_multiplier``: equalised-learning-rate layers, as in :class:`MLPGenerator`.
     """
 
     def __init__(
@@ -40,15 +43,21 @@ class MLPEncoder(nn.Module):
         batch_norm: bool | Sequence[bool] = (False, True),
         init: str = "default",
         init_gain: float = 1.0,
+        output_activation: str = "none",
+        equalized_lr: bool = False,
+        lr_multiplier: float = 1.0,
     ) -> None:
         super().__init__()
         self.in_shape, self.out_features = tuple(in_shape), int(out_features)
         layers: list[nn.Module] = [nn.Flatten()]
         width = math.prod(self.in_shape)
         for h, bn in zip(hidden, _per_layer(batch_norm, len(hidden), "MLPEncoder.batch_norm")):
-            layers += [nn.Linear(width, h)] + ([nn.BatchNorm1d(h)] if bn else []) + [make_activation(activation)]
+            layers += [make_linear(width, h, equalized_lr, lr_multiplier)] + ([nn.BatchNorm1d(h)] if bn else [])
+            layers.append(make_activation(activation))
             width = h
-        layers.append(nn.Linear(width, self.out_features))
+        layers.append(make_linear(width, self.out_features, equalized_lr, lr_multiplier))
+        if output_activation != "none":  # (none: the state_dict keys of the default stay as they were)
+            layers.append(make_activation(output_activation))
         self.net = nn.Sequential(*layers)
         apply_init_(self, init, init_gain)
 

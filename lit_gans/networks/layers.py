@@ -1,5 +1,9 @@
 """Small building blocks shared by the networks."""
 
+import math
+
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 ACTIVATIONS: dict[str, type[nn.Module] | None] = {
@@ -65,6 +69,9 @@ def apply_init_(module: nn.Module, init: str, gain: float = 1.0) -> None:
     """``"default"`` keeps PyTorch's initialisation; ``"orthogonal"`` applies :func:`orthogonal_init_`."""
     if init not in INITS:
         raise ValueError(f"Unknown init {init!r}; choose one of {INITS}.")
+    if init != "default" and any(isinstance(m, EqualizedLinear) for m in module.modules()):
+        raise ValueError(f"init={init!r} does not apply to equalised-learning-rate layers (their N(0, 1) weights are "
+                         "scaled at run time); use init=default with equalized_lr=true.")
     if init == "orthogonal":
         orthogonal_init_(module, gain)
 
@@ -72,3 +79,42 @@ def apply_init_(module: nn.Module, init: str, gain: float = 1.0) -> None:
 def has_batch_norm(module: nn.Module) -> bool:
     """True if any submodule is a BatchNorm layer (incompatible with per-sample penalties)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+LEAKY_RELU_GAIN = math.sqrt(2 / (1 + 0.2**2))  # He's gain for LeakyReLU(0.2)
+
+
+class EqualizedLinear(nn.Module):
+    """A Linear layer with the equalised learning rate (Karras et al. 2018, ProGAN, Section 4.1), as ALAE's and
+    StyleGAN's code build every layer (ALAE's ``lreq.Linear``): the parameter is drawn N(0, 1/lr_multiplier²) and
+    scaled at run time by c = gain/√fan_in · lr_multiplier, the bias by lr_multiplier. At initialisation the layer is
+    He-initialised; under Adam (invariant to the scale of a gradient) each weight then moves c·lr per step instead of
+    lr: the learning rate is per-layer "equalised", and ``lr_multiplier`` (StyleGAN's lrmul; ALAE's F and D: 0.1)
+    slows a network down by that factor. The state-dict keys are a Linear's (``weight``, ``bias``).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, gain: float = LEAKY_RELU_GAIN,
+                 lr_multiplier: float = 1.0) -> None:
+        super().__init__()
+        if lr_multiplier <= 0:
+            raise ValueError(f"lr_multiplier must be > 0, got {lr_multiplier}.")
+        self.in_features, self.out_features, self.lr_multiplier = in_features, out_features, float(lr_multiplier)
+        self.weight_scale = gain / math.sqrt(in_features) * self.lr_multiplier
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / self.lr_multiplier)
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        bias = self.bias * self.lr_multiplier if self.bias is not None else None
+        return F.linear(x, self.weight * self.weight_scale, bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, lr_multiplier={self.lr_multiplier}"
+
+
+def make_linear(in_features: int, out_features: int, equalized_lr: bool = False, lr_multiplier: float = 1.0) -> nn.Module:
+    """``nn.Linear``, or an `EqualizedLinear` (with ``lr_multiplier``) when ``equalized_lr``."""
+    if equalized_lr:
+        return EqualizedLinear(in_features, out_features, lr_multiplier=lr_multiplier)
+    if lr_multiplier != 1.0:
+        raise ValueError("lr_multiplier scales an equalised-learning-rate layer; set equalized_lr=true as well.")
+    return nn.Linear(in_features, out_features)

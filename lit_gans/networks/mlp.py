@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from lit_gans.networks.improved import MinibatchDiscrimination
-from lit_gans.networks.layers import Maxout, apply_init_, make_activation
+from lit_gans.networks.layers import Maxout, apply_init_, make_activation, make_linear
 
 
 class MLPGenerator(nn.Module):
@@ -14,6 +14,8 @@ class MLPGenerator(nn.Module):
 
     The GAN lecture's MNIST generator is 100 -> 1200 -> 1200 -> 784 with ReLU and a Sigmoid
     output; we default to Tanh because our images are scaled to [-1, 1] (same shape of map).
+    ``equalized_lr`` builds every Linear as an `EqualizedLinear` (ALAE's and StyleGAN's layers), slowed by
+    ``lr_multiplier``.
     """
 
     def __init__(
@@ -26,18 +28,20 @@ class MLPGenerator(nn.Module):
         batch_norm: bool = False,
         init: str = "default",
         init_gain: float = 1.0,
+        equalized_lr: bool = False,
+        lr_multiplier: float = 1.0,
     ) -> None:
         super().__init__()
         self.latent_dim, self.out_shape = latent_dim, tuple(out_shape)
         layers: list[nn.Module] = []
         width = latent_dim
         for h in hidden:
-            layers.append(nn.Linear(width, h))
+            layers.append(make_linear(width, h, equalized_lr, lr_multiplier))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(h))
             layers.append(make_activation(activation))
             width = h
-        layers += [nn.Linear(width, math.prod(self.out_shape)), make_activation(output_activation)]
+        layers += [make_linear(width, math.prod(self.out_shape), equalized_lr, lr_multiplier), make_activation(output_activation)]
         self.net = nn.Sequential(*layers)
         apply_init_(self, init, init_gain)
 
@@ -56,7 +60,8 @@ class MLPDiscriminator(nn.Module):
     of dimension ``minibatch_kernel_dim``) before the last Linear; the features of
     ``features_and_score`` stay the last hidden layer, before it. 0 (default) leaves it out.
     ``input_scale`` multiplies the input first (the Unrolled GAN ring notebook's 1/4, which brings the
-    radius-2 ring to about [-0.5, 0.5]); ``init``/``init_gain`` as in :class:`MLPGenerator`.
+    radius-2 ring to about [-0.5, 0.5]); ``init``/``init_gain``, ``equalized_lr``/``lr_multiplier`` as in
+    :class:`MLPGenerator`.
     """
 
     def __init__(
@@ -73,6 +78,8 @@ class MLPDiscriminator(nn.Module):
         input_scale: float = 1.0,
         init: str = "default",
         init_gain: float = 1.0,
+        equalized_lr: bool = False,
+        lr_multiplier: float = 1.0,
     ) -> None:
         super().__init__()
         self.in_shape, self.out_features, self.input_scale = tuple(in_shape), out_features, float(input_scale)
@@ -82,7 +89,7 @@ class MLPDiscriminator(nn.Module):
             if activation == "maxout":
                 layers.append(Maxout(width, h, maxout_pieces))
             else:
-                layers += [nn.Linear(width, h)] + ([nn.LayerNorm(h)] if layer_norm else [])
+                layers += [make_linear(width, h, equalized_lr, lr_multiplier)] + ([nn.LayerNorm(h)] if layer_norm else [])
                 layers.append(make_activation(activation))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
@@ -92,7 +99,7 @@ class MLPDiscriminator(nn.Module):
         if minibatch_kernels > 0:
             head.append(MinibatchDiscrimination(width, minibatch_kernels, minibatch_kernel_dim))
             width = head[-1].out_features  # [f(x), o(x)]
-        head.append(nn.Linear(width, out_features))
+        head.append(make_linear(width, out_features, equalized_lr, lr_multiplier))
         self.net = nn.Sequential(*layers, *head)  # flat, so the default keeps its state_dict keys
         self._head = len(head)
         apply_init_(self, init, init_gain)
