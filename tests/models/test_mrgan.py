@@ -200,3 +200,11 @@ def test_on_the_ring_the_regulariser_returns_every_point_to_its_own_mode(cls: ty
     per_mode = torch.stack([(landed[modes == k] == k).float().mean() for k in range(8)])
     assert error < start / 10, (start, error)
     assert per_mode.min() > 0.9, per_mode
+
+
+def test_the_configs_defaults(compose_cfg: Any) -> None:
+    mrgan, mdgan = compose_cfg("model=mrgan").model, compose_cfg("model=mdgan").model
+    assert (mrgan.lambda1, mrgan.lambda2, mrgan.distance) == (1e-2, 1e-2, "l2")
+    assert (mdgan.lambda1, mdgan.lambda2, mdgan.diffusion_discriminator) == (1e-2, 1.0, None)  # λ2 = 1: Algorithm 1
+    ring = compose_cfg("experiment=mdgan_ring8").model
+    assert ring.encoder._target_ == "lit_gans.networks.MLPEncoder" and ring.encoder.hidden == [128, 128]
