@@ -90,8 +90,9 @@ def test_a_model_without_an_encoder_is_refused_with_the_models_that_have_one(com
         gan.encode(torch.zeros(1, 1, 28, 28))
 
 
-def test_codes_of_a_toy_split_come_from_the_held_out_sample(compose_cfg: Compose) -> None:
-    cfg = compose_cfg("model=bigan", "data=ring8", "data.num_samples=300", "+data.num_val_samples=200")
+@pytest.mark.parametrize("name", ["bigan", "mrgan", "mdgan"])
+def test_codes_of_a_toy_split_come_from_the_held_out_sample(compose_cfg: Compose, name: str) -> None:
+    cfg = compose_cfg(f"model={name}", "data=ring8", "data.num_samples=300", "+data.num_val_samples=200")
     model = instantiate(cfg.model, _recursive_=False)
     datamodule = instantiate_datamodule(cfg.data)
     arrays = encode_dataset(model, split_dataset(datamodule, "test"), batch_size=64)
@@ -131,10 +132,11 @@ def test_sample_reconstruct_draws_x_rows_above_their_reconstructions(bigan_run: 
     np.testing.assert_allclose(arrays["codes"], codes, rtol=0, atol=1e-6)  # the first 16 test images, both tools
 
 
-def test_reconstruction_grid_interleaves_real_rows_and_reconstructed_rows(compose_cfg: Compose) -> None:
+@pytest.mark.parametrize("name", ["bigan", "mrgan", "mdgan"])
+def test_reconstruction_grid_interleaves_real_rows_and_reconstructed_rows(compose_cfg: Compose, name: str) -> None:
     from lit_gans.encoding import reconstruction_grid
 
-    model = instantiate(compose_cfg("model=bigan").model, _recursive_=False)
+    model = instantiate(compose_cfg(f"model={name}").model, _recursive_=False)
     x = torch.rand(8, 1, 28, 28) * 2 - 1
     grid = reconstruction_grid(model, x, per_row=4)
     assert grid.shape == (16, 1, 28, 28) and model.training
@@ -144,15 +146,18 @@ def test_reconstruction_grid_interleaves_real_rows_and_reconstructed_rows(compos
 
 
 @needs_mnist
-def test_sample_grid_callback_draws_reconstructions_beside_the_samples_for_encoder_models(compose_cfg: Compose) -> None:
+@pytest.mark.parametrize("name", ["bigan", "mrgan", "mdgan"])
+def test_sample_grid_callback_draws_reconstructions_beside_the_samples_for_encoder_models(compose_cfg: Compose,
+                                                                                        name: str) -> None:
     from lit_gans.callbacks import SampleGrid
     from lit_gans.training import train
 
-    _, objects = train(compose_cfg("model=bigan", "data=mnist", "trainer.max_steps=4", "trainer.limit_val_batches=0",
+    steps = 2 * {"mdgan": 4}.get(name, 2)  # two batches of optimizer steps (MDGAN: D_m, G/E, D_d, G)
+    _, objects = train(compose_cfg(f"model={name}", "data=mnist", f"trainer.max_steps={steps}", "trainer.limit_val_batches=0",
                                    "callbacks=samples", "callbacks.samples.every_n_batches=2",
                                    "callbacks.samples.num_reconstructions=16"))
     grid = next(c for c in objects["trainer"].callbacks if isinstance(c, SampleGrid))
-    assert [p.name for p in grid.reconstructions] == ["reconstruction_step_0000004.png"] * 2  # batch 2 and the end
+    assert [p.name for p in grid.reconstructions] == [f"reconstruction_step_{steps:07d}.png"] * 2  # batch 2 and the end
     assert grid.reconstructions[0].parent == grid.saved[0].parent and grid.reconstructions[0].is_file()
 
 

@@ -38,6 +38,12 @@ from lit_gans.losses.f_divergences import (
 )
 from lit_gans.losses.hinge import hinge_discriminator_loss, hinge_generator_loss
 from lit_gans.losses.least_squares import least_squares_discriminator_loss, least_squares_generator_loss
+from lit_gans.losses.mode_regularized import (
+    DISTANCES,
+    mode_regularized_generator_loss,
+    mode_regularizer,
+    reconstruction_distance,
+)
 from lit_gans.losses.objective import Objective
 from lit_gans.losses.r1 import r1_penalty
 from lit_gans.losses.translation import halved, l1_translation_loss
@@ -52,6 +58,7 @@ __all__ = [
     "halved",
     "l1_translation_loss",
     "DIVERGENCES",
+    "DISTANCES",
     "FDivergence",
     "Objective",
     "bidirectional_generator_loss",
@@ -79,9 +86,12 @@ __all__ = [
     "least_squares_generator_loss",
     "minimax_discriminator_loss",
     "minimax_generator_loss",
+    "mode_regularized_generator_loss",
+    "mode_regularizer",
     "non_saturating_generator_loss",
     "pulling_away_term",
     "r1_penalty",
+    "reconstruction_distance",
     "reconstruction_energy",
     "wasserstein_critic_loss",
     "wasserstein_generator_loss",

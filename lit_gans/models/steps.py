@@ -16,7 +16,8 @@ The two-player GANs are the case ``players = {"g": ("generator",), "d": ("discri
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-PLAYER_NAMES = {"g": "generator", "d": "discriminator", "e": "encoder"}  # error messages and logs
+# error messages and logs
+PLAYER_NAMES = {"g": "generator", "d": "discriminator", "e": "encoder", "dd": "diffusion discriminator"}
 
 
 class Step(NamedTuple):

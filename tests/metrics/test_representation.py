@@ -41,8 +41,9 @@ def test_the_linear_probe_separates_linearly_separable_codes_and_not_noise(one_t
         "knn1_accuracy", "knn5_accuracy", "linear_probe_accuracy"}
 
 
-def test_encoder_metrics_score_the_codes_and_the_floors_once(compose_cfg: Compose, one_thread: None) -> None:
-    cfg = compose_cfg("model=bigan", "data=ring8", "data.num_samples=400", "+data.num_val_samples=300")
+@pytest.mark.parametrize("name", ["bigan", "mrgan"])
+def test_encoder_metrics_score_the_codes_and_the_floors_once(compose_cfg: Compose, one_thread: None, name: str) -> None:
+    cfg = compose_cfg(f"model={name}", "data=ring8", "data.num_samples=400", "+data.num_val_samples=300")
     model = instantiate(cfg.model, _recursive_=False)
     datamodule = instantiate_datamodule(cfg.data)
     callback = EncoderMetrics(num_train=200, num_test=300, ks=(1, 5), batch_size=128)
