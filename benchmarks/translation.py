@@ -83,7 +83,7 @@ TABLES: dict[str, Table] = {
               Row("cGAN only", "pix2pix_mnist_edges", ("model.lambda_l1=0",)),
               Row("L1 + cGAN (λ = 100)", "pix2pix_mnist_edges")),
         columns=PAIRED_COLUMNS,
-        note="The paper's own ablation is on Cityscapes labels -> photos, scored by an FCN (REFERENCE-NUMBERS.md: "
+        note="The paper's own ablation is on Cityscapes labels -> photos, scored by an FCN (the published tables: "
              "per-pixel accuracy L1 0.42, cGAN 0.57, L1 + cGAN 0.66, ground truth 0.80)."),
     # "unpaired": Table(...)  # part 2 (mnist_mnistm, both directions): added with the unpaired models
 }
