@@ -35,6 +35,7 @@ from lit_gans.models.base import AdversarialModule, Logs
 from lit_gans.models.image_pool import ImagePool
 from lit_gans.models.pix2pix import center_crop, translation_mode
 from lit_gans.models.steps import BatchState, Step
+from lit_gans.translation import TranslationBatch, check_direction, labels_or_none
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -141,6 +142,44 @@ class CycleGAN(AdversarialModule):
         net = self.translator(direction)
         with self._rng(seed), translation_mode(net, self.hparams.test_time_dropout):
             return net(images)
+
+    translation_directions: tuple[str, ...] = ("AtoB", "BtoA")  # G: A -> B and F: B -> A
+
+    def translation_input_shape(self, direction: str = "AtoB") -> tuple[int, int, int]:
+        """(C, H, W) of the images the generators were trained on (both domains share it)."""
+        check_direction(self, direction)
+        return tuple(int(v) for v in self.hparams.generator["in_shape"])  # type: ignore[return-value]
+
+    @torch.no_grad()
+    def check_translation_size(self, height: int, width: int, direction: str = "AtoB") -> None:
+        """The generator must map an H x W image to H x W (its strided convolutions need sides it can halve and
+        double back): tried on one blank image, a ValueError naming the sizes otherwise."""
+        channels, h, w = self.translation_input_shape(direction)
+        net = self.translator(direction)
+        try:
+            with translation_mode(net, False):
+                shape = tuple(net(torch.zeros(1, channels, height, width, device=self.device)).shape[-2:])
+        except RuntimeError as err:
+            shape = (str(err).splitlines()[0],)
+        if shape != (height, width):
+            raise ValueError(f"{type(self).__name__}'s {direction} generator (trained on {h}x{w}) does not map a "
+                             f"{height}x{width} image to its own size (got {shape}); use sides divisible by 4 "
+                             "(two stride-2 convolutions), e.g. translate.py resize=[H,W].")
+
+    def translation_batch(self, batch: Any, direction: str = "AtoB") -> TranslationBatch:
+        """An unpaired batch -> the source domain's images (no targets: the data is unpaired) and their labels."""
+        check_direction(self, direction)
+        real = self.real_samples(batch)
+        if direction == "AtoB":
+            return TranslationBatch(real.a, None, labels_or_none(real.labels_a))
+        return TranslationBatch(real.b, None, labels_or_none(real.labels_b))
+
+    def translation_grid(self, batch: Any, direction: str = "AtoB", seed: int | None = 0) -> tuple[Tensor, int]:
+        """Three rows for the source images of ``batch``: inputs | translations | reconstructions (back again)."""
+        back = "BtoA" if direction == "AtoB" else "AtoB"
+        x = self.translation_batch(batch, direction).inputs.to(self.device)
+        fake = self.translate(x, direction, seed)
+        return torch.cat([x, fake, self.translate(fake, back, seed)]), len(x)
 
     @contextmanager
     def _rng(self, seed: int | None) -> Iterator[None]:

@@ -387,3 +387,27 @@ def test_cycle_consistency_preserves_digits_and_the_no_cycle_baseline_does_not(c
         scores[model] = metrics["val/digit_preservation_ab"]
     assert scores["cyclegan"] > 0.4, scores
     assert scores["translation_gan"] < scores["cyclegan"] - 0.2, scores
+
+
+def test_translation_interface_serves_both_directions_for_sample_and_translate_tools() -> None:
+    """What sample.py and translate.py call (lit_gans/translation.py): each direction reads its own source domain,
+    the grid is inputs | translations | reconstructions, and sizes the generator cannot keep are refused."""
+    model = cyclegan().eval()
+    data = batch(3)
+    data = Unpaired(data.a, data.b, torch.tensor([1, 2, 3]), torch.tensor([4, 5, 6]))
+    assert model.translation_directions == ("AtoB", "BtoA")
+    assert model.translation_input_shape("BtoA") == (3, SIZE, SIZE)
+    for direction, source, labels, forward, back in [("AtoB", data.a, [1, 2, 3], model.generator, model.generator_ba),
+                                                      ("BtoA", data.b, [4, 5, 6], model.generator_ba, model.generator)]:
+        item = model.translation_batch(data, direction)
+        torch.testing.assert_close(item.inputs, source)
+        assert item.targets is None and item.labels.tolist() == labels
+        grid, nrow = model.translation_grid(data, direction, seed=0)
+        assert nrow == 3
+        with torch.no_grad():
+            torch.testing.assert_close(grid[3:6], forward(source))
+            torch.testing.assert_close(grid[6:], back(forward(source)))
+        torch.testing.assert_close(grid[:3], source)
+    model.check_translation_size(SIZE * 2, SIZE, "BtoA")  # any sides divisible by 4
+    with pytest.raises(ValueError, match="divisible by 4"):
+        model.check_translation_size(SIZE + 2, SIZE, "AtoB")
