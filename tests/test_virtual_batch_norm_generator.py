@@ -3,6 +3,7 @@ gradients through the reference pass, the reference batch saved with the weights
 
 import pytest
 import torch
+from helpers import needs_mnist
 from torch import nn
 from torch.testing import assert_close
 
@@ -72,6 +73,7 @@ def test_errors_name_the_fix() -> None:
         VirtualBatchNormGenerator(MLPGenerator(4, [3], hidden=[8], batch_norm=True), reference_size=1)
 
 
+@needs_mnist  # the default data is MNIST
 def test_dcgan_vbn_config_trains(compose_cfg, one_thread) -> None:
     from lit_gans.training import train
 
