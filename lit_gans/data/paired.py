@@ -13,7 +13,7 @@ cropping or flipping, as the authors' test options do (``load_size = crop_size``
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import lightning as L
 import torch
@@ -144,6 +144,8 @@ class PairedDataModule(L.LightningDataModule):
     """
 
     batch_kind = "paired"
+    collate_fn = staticmethod(collate_paired)  # the batch type; data=unpaired reuses this module with its own
+    splits = SPLITS  # the folders data.val_split may name
 
     def __init__(self, root: str, direction: str = "AtoB", preprocess: str = "resize_and_crop", load_size: int = 286,
                  crop_size: int = 256, flip: bool = True, channels: int = 3, batch_size: int = 1, val_split: str = "val",
@@ -155,8 +157,8 @@ class PairedDataModule(L.LightningDataModule):
             raise ValueError(f"data.preprocess must be one of {PREPROCESS}, got {preprocess!r}.")
         if channels not in (1, 3):
             raise ValueError(f"data.channels must be 1 (grey) or 3 (RGB), got {channels}.")
-        if val_split not in SPLITS:
-            raise ValueError(f"data.val_split must be one of {SPLITS}, got {val_split!r}.")
+        if val_split not in self.splits:
+            raise ValueError(f"data.val_split must be one of {self.splits}, got {val_split!r}.")
         if preprocess == "resize_and_crop" and load_size < crop_size:
             raise ValueError(f"data.load_size={load_size} < data.crop_size={crop_size}: the crop must fit in the resized "
                              "image; set data.load_size >= data.crop_size (the authors: 286 and 256).")
@@ -166,7 +168,7 @@ class PairedDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers, self.drop_last, self.pin_memory = batch_size, num_workers, drop_last, pin_memory
         self.shape: tuple[int, int, int] = (channels, crop_size, crop_size)  # each half, as the networks see it
         self.num_classes = 0
-        self._sets: dict[str, PairedFolder] = {}
+        self._sets: dict[str, Any] = {}
 
     def split_files(self, split: str) -> list[Path]:
         """The pair files of ``split``, sorted; a clear error naming the layout when there are none."""
@@ -215,4 +217,4 @@ class PairedDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader[Paired]:
         return DataLoader(self.dataset(split), batch_size=self.batch_size, shuffle=shuffle,
                           drop_last=self.drop_last and shuffle, num_workers=self.num_workers, pin_memory=self.pin_memory,
-                          persistent_workers=self.num_workers > 0, collate_fn=collate_paired)
+                          persistent_workers=self.num_workers > 0, collate_fn=self.collate_fn)

@@ -16,18 +16,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import lightning as L
 import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import Dataset, default_collate
 from torchvision.transforms.v2 import functional as TF
 
 from lit_gans.data.batched import BatchedTensorDataset
 from lit_gans.data.errors import DatasetNotFoundError
 from lit_gans.data.image_folder import IMAGE_EXTENSIONS, find_images
 from lit_gans.data.images import to_unit_range
-from lit_gans.data.paired import DIRECTIONS, PREPROCESS, evaluation_transform, to_unit, training_transform
+from lit_gans.data.paired import PairedDataModule, evaluation_transform, to_unit, training_transform
 
 SPLITS = ("train", "test")
 
@@ -109,7 +108,7 @@ def collate_unpaired(items: list[tuple[Tensor, Tensor, int, int]]) -> Unpaired:
     return Unpaired(*default_collate(items))
 
 
-class UnpairedDataModule(L.LightningDataModule):
+class UnpairedDataModule(PairedDataModule):
     """The CycleGAN folder layout as `Unpaired` batches (a, b, labels_a = labels_b = -1).
 
     Args:
@@ -123,28 +122,14 @@ class UnpairedDataModule(L.LightningDataModule):
 
     batch_kind = "unpaired"
 
+    collate_fn = staticmethod(collate_unpaired)
+    splits = SPLITS
+
     def __init__(self, root: str, direction: str = "AtoB", preprocess: str = "resize_and_crop", load_size: int = 286,
                  crop_size: int = 256, flip: bool = True, channels: int = 3, batch_size: int = 1, val_split: str = "test",
                  num_workers: int = 2, drop_last: bool = True, pin_memory: bool = False) -> None:
-        super().__init__()
-        if direction not in DIRECTIONS:
-            raise ValueError(f"data.direction must be one of {DIRECTIONS}, got {direction!r}.")
-        if preprocess not in PREPROCESS:
-            raise ValueError(f"data.preprocess must be one of {PREPROCESS}, got {preprocess!r}.")
-        if channels not in (1, 3):
-            raise ValueError(f"data.channels must be 1 (grey) or 3 (RGB), got {channels}.")
-        if val_split not in SPLITS:
-            raise ValueError(f"data.val_split must be one of {SPLITS}, got {val_split!r}.")
-        if preprocess == "resize_and_crop" and load_size < crop_size:
-            raise ValueError(f"data.load_size={load_size} < data.crop_size={crop_size}: the crop must fit in the resized "
-                             "image; set data.load_size >= data.crop_size (the authors: 286 and 256).")
-        self.root = Path(root).expanduser().absolute()
-        self.direction, self.preprocess, self.load_size, self.crop_size = direction, preprocess, load_size, crop_size
-        self.flip, self.channels, self.val_split = flip, channels, val_split
-        self.batch_size, self.num_workers, self.drop_last, self.pin_memory = batch_size, num_workers, drop_last, pin_memory
-        self.shape: tuple[int, int, int] = (channels, crop_size, crop_size)
-        self.num_classes = 0
-        self._sets: dict[str, UnpairedFolder] = {}
+        super().__init__(root, direction, preprocess, load_size, crop_size, flip, channels, batch_size, val_split,
+                         num_workers, drop_last, pin_memory)  # only val_split's default differs
 
     def domain_files(self, split: str, domain: str) -> list[Path]:
         """The image files of ``<root>/<split><domain>``, sorted; a clear error naming the layout when there are none."""
@@ -167,22 +152,3 @@ class UnpairedDataModule(L.LightningDataModule):
                                                self.channels, self.preprocess, self.load_size, self.crop_size,
                                                train=split == "train", flip=self.flip)
         return self._sets[split]
-
-    def setup(self, stage: str | None = None) -> None:
-        if stage in (None, "fit"):
-            self.dataset("train")
-
-    def train_dataloader(self) -> DataLoader[Unpaired]:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader[Unpaired]:
-        return self._loader(self.val_split, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader[Unpaired]:
-        return self._loader("test", shuffle=False)
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader[Unpaired]:
-        return DataLoader(self.dataset(split), batch_size=self.batch_size, shuffle=shuffle,
-                          drop_last=self.drop_last and shuffle, num_workers=self.num_workers, pin_memory=self.pin_memory,
-                          persistent_workers=self.num_workers > 0, collate_fn=collate_unpaired)
-
