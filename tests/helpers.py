@@ -1,7 +1,9 @@
 """Shared test helpers (a module of its own: tests/data has another conftest.py)."""
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import pytest
@@ -52,3 +54,32 @@ def batch_kind(group: str, name: str) -> str:
 
 # the offline data each kind of model is smoke-tested on (a model's batch_kind picks it)
 BUILT_IN_DATA = {"images": "mnist", "paired": "mnist_edges", "unpaired": "mnist_mnistm"}
+
+
+def half_and_resumed_runs(make_model: Callable[[], L.LightningModule], make_trainer: Callable[[int], L.Trainer],
+                          make_loader: Callable[[], Any], tmp_path: Path) -> tuple[L.LightningModule, L.LightningModule, dict]:
+    """Exact-resume harness: a 2-epoch run, a 1-epoch run saved to ``half.ckpt``, and a run resumed from it to epoch 2,
+    each from seed 0 (``make_trainer(max_epochs)``, ``make_loader()`` a fresh loader per run).
+    Returns (the uninterrupted model, the resumed model, the half-way checkpoint as loaded data)."""
+    def run(max_epochs: int, ckpt: Path | None = None, save: Path | None = None) -> L.LightningModule:
+        torch.manual_seed(0)
+        model = make_model()
+        trainer = make_trainer(max_epochs)
+        trainer.fit(model, make_loader(), ckpt_path=ckpt)
+        if save is not None:
+            trainer.save_checkpoint(save)
+        return model
+
+    half = tmp_path / "half.ckpt"
+    full = run(2)
+    run(1, save=half)
+    resumed = run(2, ckpt=half)
+    return full, resumed, torch.load(half, weights_only=True)
+
+
+def assert_same_state(a: L.LightningModule, b: L.LightningModule) -> None:
+    """Every tensor of the two state dicts bit-identical, naming the first that differs."""
+    from torch.testing import assert_close
+
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert_close(x, y, rtol=0, atol=0, msg=lambda m, n=name: f"{n}: {m}")

@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
+from helpers import assert_same_state, half_and_resumed_runs
 from losses.test_r1 import finite_difference_grad_norms
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
@@ -195,22 +196,10 @@ def test_the_authors_step_three_also_moves_f() -> None:
 
 # ----- resume ----------------------------------------------------------------------------------------------------
 def test_resume_continues_exactly_with_three_optimizers(tmp_path: Path) -> None:
-    def run(max_epochs: int, ckpt: Path | None = None, save: Path | None = None) -> ALAE:
-        torch.manual_seed(0)
-        model = toy()
-        tr = trainer(max_epochs=max_epochs)
-        tr.fit(model, loader(3), ckpt_path=ckpt)
-        if save is not None:
-            tr.save_checkpoint(save)
-        return model
-
-    full = run(2)
-    run(1, save=tmp_path / "half.ckpt")
-    ckpt = torch.load(tmp_path / "half.ckpt", weights_only=True)
+    full, resumed, ckpt = half_and_resumed_runs(toy, lambda epochs: trainer(max_epochs=epochs),
+                                                lambda: loader(3), tmp_path)
     assert len(ckpt["optimizer_states"]) == 3 and ckpt["global_step"] == 9  # 3 batches x 3 steps
-    resumed = run(2, ckpt=tmp_path / "half.ckpt")
-    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
-        assert_close(a, b, rtol=0, atol=0, msg=lambda m, n=name: f"{n}: {m}")
+    assert_same_state(full, resumed)
 
 
 # ----- refusals --------------------------------------------------------------------------------------------------

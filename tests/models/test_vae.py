@@ -9,11 +9,17 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import assert_same_state, half_and_resumed_runs, t
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
 
-from helpers import t
-from lit_gans.losses.vae import bernoulli_nll, gaussian_kl, gaussian_nll, negative_elbo, reparameterize
+from lit_gans.losses.vae import (
+    bernoulli_nll,
+    gaussian_kl,
+    gaussian_nll,
+    negative_elbo,
+    reparameterize,
+)
 from lit_gans.models import VAE
 from lit_gans.models.steps import BatchState
 
@@ -144,21 +150,10 @@ def test_validation_logs_the_held_out_elbo_not_a_discriminator() -> None:
 
 
 def test_resume_continues_exactly(tmp_path: Path) -> None:
-    def run(max_epochs: int, ckpt: Path | None = None, save: Path | None = None) -> VAE:
-        torch.manual_seed(0)
-        model = toy_vae()
-        tr = trainer(max_epochs=max_epochs)
-        tr.fit(model, loader(3), ckpt_path=ckpt)
-        if save is not None:
-            tr.save_checkpoint(save)
-        return model
-
-    full = run(2)
-    run(1, save=tmp_path / "half.ckpt")
-    assert len(torch.load(tmp_path / "half.ckpt", weights_only=True)["optimizer_states"]) == 1
-    resumed = run(2, ckpt=tmp_path / "half.ckpt")
-    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
-        assert_close(a, b, rtol=0, atol=0, msg=lambda m, n=name: f"{n}: {m}")
+    full, resumed, ckpt = half_and_resumed_runs(toy_vae, lambda epochs: trainer(max_epochs=epochs),
+                                                lambda: loader(3), tmp_path)
+    assert len(ckpt["optimizer_states"]) == 1
+    assert_same_state(full, resumed)
 
 
 # ----- refusals ---------------------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import assert_same_state, half_and_resumed_runs, t
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
 
-from helpers import t
 from lit_gans.losses.vae import (
     feature_reconstruction_nll,
     gaussian_kl,
@@ -176,21 +176,10 @@ def test_gated_steps_are_skipped_in_training(value: float, g_steps: int, d_steps
 
 # ----- resume ---------------------------------------------------------------------------------------------------
 def test_resume_continues_exactly(tmp_path: Path) -> None:
-    def run(max_epochs: int, ckpt: Path | None = None, save: Path | None = None) -> VAEGAN:
-        torch.manual_seed(0)
-        model = toy(equilibrium={"value": 0.68, "margin": 0.1})
-        tr = trainer(max_epochs=max_epochs)
-        tr.fit(model, loader(3), ckpt_path=ckpt)
-        if save is not None:
-            tr.save_checkpoint(save)
-        return model
-
-    full = run(2)
-    run(1, save=tmp_path / "half.ckpt")
-    assert len(torch.load(tmp_path / "half.ckpt", weights_only=True)["optimizer_states"]) == 3
-    resumed = run(2, ckpt=tmp_path / "half.ckpt")
-    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
-        assert_close(a, b, rtol=0, atol=0, msg=lambda m, n=name: f"{n}: {m}")
+    full, resumed, ckpt = half_and_resumed_runs(lambda: toy(equilibrium={"value": 0.68, "margin": 0.1}),
+                                                lambda epochs: trainer(max_epochs=epochs), lambda: loader(3), tmp_path)
+    assert len(ckpt["optimizer_states"]) == 3
+    assert_same_state(full, resumed)
 
 
 # ----- networks and refusals --------------------------------------------------------------------------------------
