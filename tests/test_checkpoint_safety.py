@@ -128,7 +128,14 @@ def _encode(ckpt: Path) -> Path:
     return encode_app()(encode_cfg(f"ckpt_path={ckpt}"))
 
 
-ENTRY_POINTS = ["sample", "evaluate", "encode", "train_resume", "load_from_checkpoint"]
+def _translate(ckpt: Path) -> Any:
+    """translate.py's main on ``ckpt`` (refused before any image is read or model built)."""
+    from test_translate import app, cfg
+
+    return app("translate")(cfg("translate", f"ckpt_path={ckpt}", f"input={ckpt.parent}", f"out={ckpt.parent / 'out'}"))
+
+
+ENTRY_POINTS = ["sample", "evaluate", "encode", "translate", "train_resume", "load_from_checkpoint"]
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -143,6 +150,7 @@ def test_crafted_checkpoint_is_refused_naming_the_key_and_runs_nothing(
         "sample": lambda: load_model(ckpt),
         "evaluate": lambda: _evaluate(ckpt),
         "encode": lambda: _encode(ckpt),
+        "translate": lambda: _translate(ckpt),
         "train_resume": lambda: train(compose_cfg(*TOY, f"ckpt_path={ckpt}")),
         "load_from_checkpoint": lambda: WGANGP.load_from_checkpoint(ckpt),
     }[entry]
