@@ -1,13 +1,16 @@
-"""Mode coverage of GAN vs MRGAN vs MDGAN (Che et al. 2017) on the 2-D Gaussian mixtures, with the mode metrics of
-benchmarks/mode_collapse.py (VEEGAN's / PacGAN's: modes covered, % high-quality samples, reverse KL).
+"""Mode coverage of the encoder models on the 2-D Gaussian mixtures: GAN vs MRGAN vs MDGAN (Che et al. 2017) and
+GAN vs ALI (Dumoulin et al. 2017, Section 4.5), with the mode metrics of benchmarks/mode_collapse.py (VEEGAN's /
+PacGAN's: modes covered, % high-quality samples, reverse KL), the published rows beside ours.
 
 Usage::
 
     python benchmarks/mode_regularizers.py                                   # ring8, gan mrgan mdgan, seed 0, 25k batches
     python benchmarks/mode_regularizers.py --batches 3000 --seeds 0 1 --datasets ring8 grid25
     python benchmarks/mode_regularizers.py --models mrgan --override model.lambda1=0.1
+    python benchmarks/mode_regularizers.py --datasets grid25 --models gan ali --seeds 0 1 2   # ALI Section 4.5
 
-Each (dataset, model, seed) trains ``experiment=<model>_ring8`` (``data=<dataset>`` for the grid) through
+Each (dataset, model, seed) trains ``experiment=<model>_<dataset>`` when that file exists (ali_grid25), else
+``experiment=<model>_ring8`` with ``data=<dataset>``, through
 ``lit_gans.training.train``: the plain non-saturating GAN and the two regularised models share G, D (MDGAN: D_m and
 D_d), latent, batch and optimisers; MRGAN and MDGAN add the toy MLP encoder and λ1 = λ2 = 1 (conf/experiment/
 mrgan_ring8.yaml: our choice, the paper gives no λ for its 2-D figure). ``--batches`` counts training batches, the
@@ -33,11 +36,12 @@ from omegaconf import open_dict
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from mode_collapse import PUBLISHED, Snapshots, _mean_std, plot_strip, score  # noqa: E402
-from wgan_common import compose_experiment, out_dir  # noqa: E402
+from reference_numbers import ALI_PAPER  # noqa: E402
+from wgan_common import ROOT, compose_experiment, out_dir  # noqa: E402
 from lit_gans.encoding import split_batches, split_dataset  # noqa: E402
 from lit_gans.training import train  # noqa: E402
 
-MODELS = {"gan": "GAN (non-saturating)", "mrgan": "MRGAN (λ1 = λ2 = 1)", "mdgan": "MDGAN (λ = 1)"}
+MODELS = {"gan": "GAN (non-saturating)", "mrgan": "MRGAN (λ1 = λ2 = 1)", "mdgan": "MDGAN (λ = 1)", "ali": "ALI"}
 DATASETS = ("ring8", "grid25")
 
 
@@ -67,8 +71,9 @@ def reconstructed_own_mode(model: Any, datamodule: Any) -> float | None:
 
 def train_one(name: str, dataset: str, seed: int, batches: int, out: Path, columns: int, extra: tuple[str, ...]) -> Result:
     run_dir = out / "runs" / f"{dataset}_{name}" / str(seed)
-    data = [] if dataset == "ring8" else [f"data={dataset}"]
-    cfg = compose_experiment(f"{name}_ring8", [*data, *extra, f"seed={seed}"], run_dir,
+    own = ROOT / "conf" / "experiment" / f"{name}_{dataset}.yaml"
+    experiment, data = (own.stem, []) if own.exists() else (f"{name}_ring8", [f"data={dataset}"])
+    cfg = compose_experiment(experiment, [*data, *extra, f"seed={seed}"], run_dir,
                              quiet=["callbacks=none", "logger=[]", "metrics=none"])
     from hydra.utils import get_class
 
@@ -92,23 +97,32 @@ def train_one(name: str, dataset: str, seed: int, batches: int, out: Path, colum
                   snapshots.samples, datamodule.distribution)
 
 
-def table(dataset: str, rows: dict[str, list[Result]], seeds: list[int], note: str) -> str:
+def table(dataset: str, rows: dict[str, list[dict[str, Any]]], seeds: list[int], note: str) -> str:
+    """One dataset's markdown table from the JSON rows (``results[dataset][model]`` = one dict per seed)."""
     lines = [f"{dataset}: seeds {seeds}, {note}; mean ± std over seeds",
              "", "| model | modes (≥ 1 HQ) | modes (≥ 20) | % HQ | reverse KL | G∘E(x) in own mode % | CPU s / run |",
              "|---|---|---|---|---|---|---|"]
     for name, results in rows.items():
-        own = [r.reconstructed_own_mode_pct for r in results if r.reconstructed_own_mode_pct is not None]
-        lines.append(f"| {MODELS[name]} | {_mean_std([r.modes for r in results], '.1f')} "
-                     f"({', '.join(str(r.modes) for r in results)}) | "
-                     f"{_mean_std([r.modes_pacgan for r in results], '.1f')} | "
-                     f"{_mean_std([r.high_quality_pct for r in results], '.1f')} | "
-                     f"{_mean_std([r.reverse_kl for r in results], '.2f')} | "
+        own = [r["reconstructed_own_mode_pct"] for r in results if r["reconstructed_own_mode_pct"] is not None]
+        lines.append(f"| {MODELS[name]} | {_mean_std([r['modes'] for r in results], '.1f')} "
+                     f"({', '.join(str(r['modes']) for r in results)}) | "
+                     f"{_mean_std([r['modes_pacgan'] for r in results], '.1f')} | "
+                     f"{_mean_std([r['high_quality_pct'] for r in results], '.1f')} | "
+                     f"{_mean_std([r['reverse_kl'] for r in results], '.2f')} | "
                      f"{_mean_std(own, '.1f') if own else '—'} | "
-                     f"{sum(r.cpu_seconds for r in results) / len(results):.0f} |")
+                     f"{sum(r['cpu_seconds'] for r in results) / len(results):.0f} |")
     published = PUBLISHED.get(dataset, {})
     if published:
-        lines += ["", f"Published GAN on {dataset} (modes / % HQ): {published.get('gan', '')}"]
+        lines += ["", f"Published on {dataset} (modes / % HQ; their mixtures, networks and step counts):",
+                  f"- GAN: {published.get('gan', '')}"] + [f"- {label}: {cell}" for label, cell in published["others"]]
+    lines += [f"- {label}" for label in ALI_PAPER.get(dataset, [])]
     return "\n".join(lines)
+
+
+def tables(summary: dict[str, Any]) -> str:
+    """Every dataset's table of a run's JSON summary (for benchmarks/reproduce.py)."""
+    return "\n\n".join(table(dataset, rows, summary["seeds"], summary["settings"])
+                       for dataset, rows in summary["datasets"].items())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -128,7 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out = args.out or out_dir("mode_regularizers")
     out.mkdir(parents=True, exist_ok=True)
     note = f"{args.batches} batches" + (f", overrides {' '.join(args.override)}" if args.override else "")
-    summary: dict[str, Any] = {"settings": note, "datasets": {}}
+    summary: dict[str, Any] = {"settings": note, "seeds": args.seeds, "datasets": {}}
     for dataset in args.datasets:
         rows: dict[str, list[Result]] = {}
         for name in args.models:
@@ -141,10 +155,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 rows[name].append(r)
             plot_strip(rows[name], args.seeds, rows[name][0].mixture, f"{MODELS[name]} on {dataset}",
                        out / f"{dataset}_{name}.png")
-        text = table(dataset, rows, args.seeds, note)
-        print("\n" + text + "\n", flush=True)
         summary["datasets"][dataset] = {name: [{k: v for k, v in vars(r).items() if k not in ("snapshots", "mixture")}
                                                for r in results] for name, results in rows.items()}
+        print("\n" + table(dataset, summary["datasets"][dataset], args.seeds, note) + "\n", flush=True)
     (out / "mode_regularizers.json").write_text(json.dumps(summary, indent=1))
     print(f"plots and JSON in {out}")
     return summary
