@@ -97,6 +97,15 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("mode_collapse_stacked_mnist", "mode_collapse", "mode_collapse", "Stacked MNIST (1000 modes)",
           ("--datasets", "stacked_mnist", "--models", "dcgan", "pacgan2", "--steps", "100", "--num-test-samples", "2000"),
           ("--datasets", "stacked_mnist"), tables.mode_collapse),
+    Entry("encoders_mnist", "encoders", "encoders", "Encoder models on MNIST: E(x) beside the floors",
+          ("--quick", "--models", "bigan", "vae"), ("--epochs", "3", "vaegan=0.15"), tables.encoders),
+    Entry("mode_regularizers", "mode_regularizers", "mrgan", "GAN vs MRGAN vs MDGAN vs ALI on the 2-D mixtures",
+          ("--batches", "300", "--models", "gan", "mrgan"),
+          ("--batches", "10000", "--seeds", "0", "1", "--datasets", "ring8", "grid25", "--models", "gan", "mrgan", "mdgan",
+           "ali"), tables.mode_regularizers),
+    Entry("mode_collapse_stacked_mnist_encoders", "mode_collapse", "mrgan", "Stacked MNIST: the encoder models", None,
+          ("--datasets", "stacked_mnist", "--models", "dcgan", "mrgan", "mdgan", "bigan", "ali", "--steps", "2000"),
+          tables.mode_collapse),
     Entry("infogan_mnist", "infogan_mnist", "infogan", "InfoGAN: the categorical code as a classifier",
           ("--quick", "--experiment", "infogan_mnist_mbd"),
           ("--experiment", "infogan_mnist_mbd", "--seeds", "0", "1", "2", "3", "4"), tables.infogan_mnist),
@@ -107,6 +116,8 @@ SECTION_TITLES = {
     "wgan_toy": "WGAN paper: toy figures (Example 1 and Figure 2)",
     "mode_collapse": "Mode collapse on 2-D mixtures (Unrolled GAN Figure 1, VEEGAN / PacGAN Table 1)",
     "infogan": "InfoGAN on MNIST (Chen et al. 2016)",
+    "encoders": "Encoder-incorporated GANs on MNIST (BiGAN, ALI, MRGAN, MDGAN, VAE, VAE-GAN, ALAE)",
+    "mrgan": "Mode coverage of the encoder models (MRGAN / MDGAN, Che et al. 2017; ALI, Dumoulin et al. 2017)",
 }
 
 

@@ -198,3 +198,17 @@ def infogan_mnist(r: dict) -> str:
     return (table(["epoch", *(str(e + 1) for e in range(epochs))], rows)
             + f"\n\nThe paper: {num(paper['code_accuracy'], 'g')} % ({paper['source']}). Last L_I: "
             + ", ".join(f"seed {s['seed']} {num(s['mutual_info_last'], '.3f')}" for s in seeds) + " (limit ln 10 = 2.303).")
+
+
+def encoders(r: dict) -> str:
+    """benchmarks/encoders.py: every encoder model's E(x) on MNIST beside the floors and the published numbers."""
+    import encoders as script  # the table lives with the script, which prints the same one
+
+    return script.table(r)
+
+
+def mode_regularizers(r: dict) -> str:
+    """benchmarks/mode_regularizers.py: GAN vs MRGAN / MDGAN / ALI on the 2-D mixtures."""
+    import mode_regularizers as script
+
+    return script.tables(r)

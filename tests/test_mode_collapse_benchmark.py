@@ -64,7 +64,18 @@ def test_stacked_mnist_models_compose_their_experiments(bench, tmp_path: Path) -
     stacked = bench.stacked_mnist
     for name, model in stacked.MODELS.items():
         cfg = stacked.compose_stacked(model, 0, 5, tmp_path, "full", (), bench.compose_experiment)
-        assert cfg.data._target_.endswith("StackedMNISTDataModule") and cfg.trainer.max_steps == 10
+        per_g_step = stacked.optimizer_steps_per_g_step(cfg)
+        assert per_g_step == (4 if name == "mdgan" else 2)  # MDGAN: manifold D, G∘E, diffusion D, G per batch
+        assert cfg.data._target_.endswith("StackedMNISTDataModule") and cfg.trainer.max_steps == 5 * per_g_step
         assert cfg.batch_size == 64 * cfg.model.pack  # 64 packs per step, as in PacGAN's code
         assert cfg.model.latent_dim == 100 and cfg.model.optimizer_d.lr == 2e-4 and cfg.model.optimizer_d.betas[0] == 0.5
     assert stacked.default_num_samples() == 26000
+
+
+@needs_mnist
+def test_stacked_mnist_counts_mdgan_s_four_steps_per_batch_as_one_generator_step(
+        bench, tmp_path: Path, one_thread: None) -> None:
+    stacked = bench.stacked_mnist
+    run = stacked.train_stacked("mdgan", stacked.MODELS["mdgan"], 0, 2, tmp_path, "full", 100,
+                                ("data.num_samples=256", "batch_size=16"), bench.compose_experiment, bench.train)
+    assert run.g_steps == 2 and int(run.counts.sum()) == 100
