@@ -104,7 +104,7 @@ class CycleGAN(AdversarialModule):
         if not self.cycle and (lambda_cycle or lambda_identity):
             raise ValueError(f"{type(self).__name__} has no cycle: set model.lambda_cycle=0 and model.lambda_identity=0 "
                              "(or use model=cyclegan).")
-        self.generator_ba = instantiate(self.hparams.generator)
+        self.generator_ba = self.build_generator(self.hparams.generator)
         self.discriminator_a = self.build_discriminator(self.hparams.discriminator)
         self.pools = {"a": ImagePool(pool_size), "b": ImagePool(pool_size)}  # fakes of domain A (F(b)) and B (G(a))
         self.val_preservation = nn.ModuleDict({"ab": MeanMetric(), "ba": MeanMetric()})
@@ -114,7 +114,10 @@ class CycleGAN(AdversarialModule):
 
     # ----- networks ---------------------------------------------------------------------------------
     def build_discriminator(self, cfg: Mapping[str, Any]) -> nn.Module:
-        return instantiate({**cfg, "in_channels": int(self.hparams.generator["in_shape"][0])})
+        """D with ``in_channels`` = the images' channels when its config has that key (an MLP on points has none)."""
+        if "in_channels" in cfg:
+            cfg = {**cfg, "in_channels": int(self.hparams.generator["in_shape"][0])}
+        return instantiate(cfg)
 
     def translator(self, direction: str) -> nn.Module:
         """G (A -> B) or F (B -> A)."""
@@ -124,10 +127,10 @@ class CycleGAN(AdversarialModule):
 
     def d_scores(self, samples: Any) -> Tensor:
         """D_B's patch scores of domain-B images (B, H'·W') (the skeleton's hook; D_A: `d_a_scores`)."""
-        return self.discriminator(samples).flatten(1)
+        return self.discriminator(samples).reshape(len(samples), -1)
 
     def d_a_scores(self, images: Tensor) -> Tensor:
-        return self.discriminator_a(images).flatten(1)
+        return self.discriminator_a(images).reshape(len(images), -1)
 
     # ----- data -------------------------------------------------------------------------------------
     @staticmethod
@@ -333,6 +336,10 @@ class CycleGAN(AdversarialModule):
         mode, weights = self.hparams.val_fid, self.hparams.inception_weights
         if mode == "none" or self._trainer is None:
             return {}
+        datamodule = getattr(self._trainer, "datamodule", None)
+        if getattr(datamodule, "domains", None) == ("points", "points"):  # 2-D mixtures (the toy): no image FID
+            self._fids = {}
+            return self._fids
         domains = self.digit_domains() or (None, None)
         if mode == "auto" and None in domains and not inception_available(weights):
             rank_zero_warn(f"{type(self).__name__}: no Inception weights on disk, so no val/fid_*_inception for "
