@@ -136,12 +136,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--val-every", type=int, default=300, help="validate every this many batches (quick: 10)")
     parser.add_argument("--val-pairs", type=int, default=2560, help="test pairs each run is scored on (quick: 256)")
     parser.add_argument("--quick", action="store_true", help="20 batches per run, 256 test pairs, a short toy run")
-    parser.add_argument("--toy-steps", type=int, default=3000, help="toy part: training batches per model (quick: 200)")
+    parser.add_argument("--toy-steps", type=int, default=1500, help="toy part: training batches per model (quick: 200)")
+    parser.add_argument("--toy-seeds", type=int, nargs="+", default=[0, 1, 2], help="toy part: seeds (quick: the first)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     if args.quick:
-        args.batches, args.val_every, args.val_pairs, args.toy_steps = 20, 10, 256, 200
+        args.batches, args.val_every, args.val_pairs, args.toy_steps, args.toy_seeds = 20, 10, 256, 200, args.toy_seeds[:1]
     return args
 
 
