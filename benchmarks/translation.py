@@ -136,6 +136,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--val-every", type=int, default=300, help="validate every this many batches (quick: 10)")
     parser.add_argument("--val-pairs", type=int, default=2560, help="test pairs each run is scored on (quick: 256)")
     parser.add_argument("--quick", action="store_true", help="20 batches per run, 256 test pairs, a short toy run")
+    parser.add_argument("--rows", nargs="+", default=None,
+                        help="only the table rows whose label contains one of these words (e.g. --rows CycleGAN DualGAN)")
     parser.add_argument("--toy-steps", type=int, default=1500, help="toy part: training batches per model (quick: 200)")
     parser.add_argument("--toy-seeds", type=int, nargs="+", default=[0, 1, 2], help="toy part: seeds (quick: the first)")
     parser.add_argument("--seed", type=int, default=42)
@@ -278,7 +280,8 @@ def markdown(table: Table, rows: list[dict[str, Any]]) -> str:
 def run_table(name: str, args: argparse.Namespace, out: Path, results: dict[str, Any],
               report: Callable[[str], None]) -> None:
     table = TABLES[name]
-    rows = [r for r in (run_row(row, table, args, out / name) for row in table.rows) if r is not None]
+    chosen = [row for row in table.rows if not args.rows or any(w.lower() in row.label.lower() for w in args.rows)]
+    rows = [r for r in (run_row(row, table, args, out / name) for row in chosen) if r is not None]
     results[name] = rows
     (out / "translation.json").write_text(json.dumps(results, indent=1))
     report(f"\n{table.title}: {args.batches} batches of {table.batch_size}, seed {args.seed}, scored on "
