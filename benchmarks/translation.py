@@ -2,8 +2,10 @@
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/translation.py                  # every table, the default budget
-    OMP_NUM_THREADS=1 python benchmarks/translation.py --tables pix2pix_ablation --batches 600
+    OMP_NUM_THREADS=1 python benchmarks/translation.py                  # every part, the default budget
+    OMP_NUM_THREADS=1 python benchmarks/translation.py --part ablation --batches 600
+    OMP_NUM_THREADS=1 python benchmarks/translation.py --part unpaired --batches 300 --val-every 150 --val-pairs 1024
+    OMP_NUM_THREADS=1 python benchmarks/translation.py --part toy       # DiscoGAN's toy figure (seconds-scale runs)
     python benchmarks/translation.py --quick                            # 20 batches per run: checks the pipeline
 
 Part 1, ``pix2pix_ablation`` (pix2pix's Table 1 idea, Isola et al. 2017): ``experiment=pix2pix_mnist_edges`` (Canny
@@ -21,9 +23,18 @@ Every run goes through ``lit_gans.training.train`` exactly as ``python train.py 
 (the printed command line). Run folders, the JSON of the results and the sample grids go to
 ``benchmarks/out/translation/``.
 
-The tables are data (`TABLES`): a table names its rows (a label, an experiment, overrides) and how its runs are
-scored, so the unpaired part (no-cycle GAN vs DiscoGAN vs DualGAN vs CycleGAN on mnist_mnistm, both directions) is
-one more entry once those models exist; rows whose experiment does not exist yet are skipped with a note.
+Part 2, ``unpaired`` (the seeds' point: without a cycle the content is lost): ``experiment=cyclegan_mnist_mnistm``
+(MNIST <-> MNIST-M, 32 px, batch 16) with ``model=translation_gan | discogan | dualgan | cyclegan``, every row on the
+same networks (the experiment's small ResNet generators and 2-layer PatchGANs, instance norm), so the rows differ by
+their objective, optimiser and schedule (each model's yaml); plus the untrained pair as the floor. Scored by the
+models' own validation metrics in both directions: ``val/digit_preservation_ab|ba`` and FID in the target domain
+(``val/fid_ab_mnist_grey``, ``val/fid_ba_mnist``: `lit_gans.metrics.domain_fid`).
+
+Part 3, ``toy`` (DiscoGAN's Figure 3, Kim et al. 2017): `translation_toy.py`.
+
+The parts are a registry (`PARTS`, ``--part``); the image tables are data (`TABLES`): a table names its rows (a
+label, an experiment, overrides), its directions and how its runs are scored; rows whose experiment does not exist
+are skipped with a note.
 """
 
 import argparse
@@ -68,11 +79,21 @@ class Table:
     directions: tuple[str, ...] = ("AtoB",)
     note: str = ""
     extra: tuple[str, ...] = field(default_factory=tuple)  # overrides every row of the table gets
+    batch_size: int = 64  # the experiment's batch (validation batches = val pairs / batch size)
+    scorer: str = "score_run"  # the function scoring a trained or untrained row (`score_truth` for "truth" rows)
 
 
 PAIRED_COLUMNS = (("l1", "val L1", "{:.4f}"), ("psnr", "PSNR (dB)", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"),
                   ("fid", "MNIST-FID", "{:.2f}"), ("digit_accuracy", "digit acc.", "{:.1%}"),
                   ("cpu_minutes", "CPU min", "{:.1f}"))
+
+UNPAIRED_COLUMNS = (("preservation", "digit pres.", "{:.1%}"), ("fid", "FID", "{:.2f}"),
+                    ("cpu_minutes", "CPU min", "{:.1f}"))
+UNPAIRED_NETS = ("net/generator@model.generator=resnet_small", "net/discriminator@model.discriminator=patchgan",
+                 "model.discriminator.ndf=32", "model.discriminator.n_layers=2", "model.generator.norm=instance",
+                 "model.discriminator.norm=instance")
+# DiscoGAN and DualGAN have no schedule (their papers: constant rates); the experiment's decay keys would land on null
+NO_SCHEDULE = ("model.scheduler_g=null", "model.scheduler_d=null")
 
 TABLES: dict[str, Table] = {
     "pix2pix_ablation": Table(
@@ -85,22 +106,45 @@ TABLES: dict[str, Table] = {
         columns=PAIRED_COLUMNS,
         note="The paper's own ablation is on Cityscapes labels -> photos, scored by an FCN (the published tables: "
              "per-pixel accuracy L1 0.42, cGAN 0.57, L1 + cGAN 0.66, ground truth 0.80)."),
-    # "unpaired": Table(...)  # part 2 (mnist_mnistm, both directions): added with the unpaired models
+    "unpaired": Table(
+        title="Unpaired MNIST <-> MNIST-M (mnist_mnistm), both directions: no cycle vs DiscoGAN vs DualGAN vs CycleGAN",
+        rows=(Row("untrained G, F (floor)", "cyclegan_mnist_mnistm", kind="untrained"),
+              Row("no cycle (translation_gan)", "cyclegan_mnist_mnistm", ("model=translation_gan",)),
+              Row("DiscoGAN", "cyclegan_mnist_mnistm", ("model=discogan", *NO_SCHEDULE)),
+              Row("DualGAN", "cyclegan_mnist_mnistm", ("model=dualgan", *NO_SCHEDULE)),
+              Row("CycleGAN", "cyclegan_mnist_mnistm")),
+        columns=UNPAIRED_COLUMNS,
+        directions=("AtoB", "BtoA"),
+        # one network pair for every row (the experiment's: small ResNet G, PatchGAN ndf 32 / 2 layers, batch 16):
+        # the rows differ by their objective only (losses, weights, optimisers, n_critic, pool: each model's yaml)
+        extra=UNPAIRED_NETS,
+        batch_size=16,
+        scorer="score_unpaired",
+        note="AtoB = MNIST -> MNIST-M, BtoA = MNIST-M -> MNIST. Digit preservation: our MNIST classifier on the "
+             "translations (MNIST-M read as stroke maps, `digit_view`; its ceiling on real MNIST-M is about 83 %) "
+             "against the source digits' labels; chance 10 %. FID in the target domain on our MNIST classifier's "
+             "features: AtoB of the grey conversion of the MNIST-M images (`val/fid_ab_mnist_grey`), BtoA of the "
+             "digits (`val/fid_ba_mnist`); translations vs the real target images of the same validation split."),
 }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tables", nargs="+", default=list(TABLES), help=f"any of {list(TABLES)}")
+    parser.add_argument("--part", nargs="+", default=list(PARTS), choices=list(PARTS),
+                        help="which reproductions (default all): " + "; ".join(f"{k}: {v}" for k, v in PART_HELP.items()))
     parser.add_argument("--batches", type=int, default=600, help="training batches per run (quick: 20)")
     parser.add_argument("--val-every", type=int, default=300, help="validate every this many batches (quick: 10)")
     parser.add_argument("--val-pairs", type=int, default=2560, help="test pairs each run is scored on (quick: 256)")
-    parser.add_argument("--quick", action="store_true", help="20 batches per run, 256 test pairs")
+    parser.add_argument("--quick", action="store_true", help="20 batches per run, 256 test pairs, a short toy run")
+    parser.add_argument("--rows", nargs="+", default=None,
+                        help="only the table rows whose label contains one of these words (e.g. --rows CycleGAN DualGAN)")
+    parser.add_argument("--toy-steps", type=int, default=1500, help="toy part: training batches per model (quick: 200)")
+    parser.add_argument("--toy-seeds", type=int, nargs="+", default=[0, 1, 2], help="toy part: seeds (quick: the first)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     if args.quick:
-        args.batches, args.val_every, args.val_pairs = 20, 10, 256
+        args.batches, args.val_every, args.val_pairs, args.toy_steps, args.toy_seeds = 20, 10, 256, 200, args.toy_seeds[:1]
     return args
 
 
@@ -132,6 +176,20 @@ def score_run(model: Any, datamodule: Any, logged: dict[str, float], table: Tabl
     return scores
 
 
+def score_unpaired(model: Any, datamodule: Any, logged: dict[str, float], table: Table, args: argparse.Namespace,
+                   direction: str) -> dict[str, float]:
+    """An unpaired model's own validation metrics for one direction: ``val/digit_preservation_<ab|ba>`` and FID in the
+    target domain, ``val/fid_<ab|ba>_<features>`` (`lit_gans.metrics.domain_fid`; the feature set kept in
+    ``fid_features``)."""
+    key = "ab" if direction == "AtoB" else "ba"
+    fid = [k for k in logged if k.startswith(f"val/fid_{key}_")]
+    scores = {"preservation": float(logged[f"val/digit_preservation_{key}"])}
+    if fid:
+        scores["fid"] = float(logged[fid[0]])
+        scores["fid_features"] = fid[0].removeprefix(f"val/fid_{key}_")
+    return scores
+
+
 @torch.no_grad()
 def score_truth(model: Any, datamodule: Any, logged: dict[str, float], table: Table, args: argparse.Namespace,
                 direction: str) -> dict[str, float]:
@@ -149,13 +207,16 @@ def score_truth(model: Any, datamodule: Any, logged: dict[str, float], table: Ta
             "digit_accuracy": correct / len(labels)}
 
 
-def budget(args: argparse.Namespace) -> list[str]:
+SCORERS = {"score_run": score_run, "score_unpaired": score_unpaired}
+
+
+def budget(args: argparse.Namespace, batch_size: int = 64) -> list[str]:
     """The overrides of every run: the training budget, validation cadence and size, the seed, no sample grids but
     the last (rendered at the end of training)."""
-    val_batches = -(-args.val_pairs // 64)  # the experiment's batch of 64
+    val_batches = -(-args.val_pairs // batch_size)  # the experiment's batch
     return [f"seed={args.seed}", "trainer.max_epochs=1", f"trainer.limit_train_batches={args.batches}",
             f"trainer.val_check_interval={min(args.val_every, args.batches)}",
-            f"trainer.limit_val_batches={val_batches}", f"data.num_val_samples={val_batches * 64}",
+            f"trainer.limit_val_batches={val_batches}", f"data.num_val_samples={val_batches * batch_size}",
             "callbacks.samples.every_n_batches=0"]
 
 
@@ -163,7 +224,7 @@ def run_row(row: Row, table: Table, args: argparse.Namespace, out: Path) -> dict
     if not (ROOT / "conf" / "experiment" / f"{row.experiment}.yaml").exists():
         print(f"[{row.label}] skipped: no conf/experiment/{row.experiment}.yaml", flush=True)
         return None
-    overrides = [*budget(args), *table.extra, *row.overrides]
+    overrides = [*budget(args, table.batch_size), *table.extra, *row.overrides]
     name = row.label.split(" (")[0].replace(" ", "_").replace("+", "plus")
     start = cpu_seconds()
     result: dict[str, Any] = {"label": row.label, "kind": row.kind}
@@ -172,11 +233,12 @@ def run_row(row: Row, table: Table, args: argparse.Namespace, out: Path) -> dict
         model, datamodule, logged = run.objects["model"], run.objects["datamodule"], run.metrics
         result["command"] = f"python train.py experiment={row.experiment} " + " ".join(overrides)
         result["history"] = {k: [[int(x), float(y)] for x, y in zip(*run.logs[k])]
-                             for k in ("val/l1", "val/psnr", "val/ssim", "val/digit_accuracy") if k in run.logs}
+                             for k in run.logs if k.startswith("val/")}
     else:  # the experiment's model as initialised under the seed, validated by a bare Trainer
         model, datamodule, logged = untrained(row.experiment, overrides, out / name)
     for direction in table.directions:
-        scores = (score_truth if row.kind == "truth" else score_run)(model, datamodule, logged, table, args, direction)
+        scorer = score_truth if row.kind == "truth" else SCORERS[table.scorer]
+        scores = scorer(model, datamodule, logged, table, args, direction)
         suffix = "" if len(table.directions) == 1 else f"_{direction}"
         result.update({f"{k}{suffix}": v for k, v in scores.items()})
     result["cpu_minutes"] = (cpu_seconds() - start) / 60
@@ -215,17 +277,41 @@ def markdown(table: Table, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def run_table(name: str, args: argparse.Namespace, out: Path, results: dict[str, Any],
+              report: Callable[[str], None]) -> None:
+    table = TABLES[name]
+    chosen = [row for row in table.rows if not args.rows or any(w.lower() in row.label.lower() for w in args.rows)]
+    rows = [r for r in (run_row(row, table, args, out / name) for row in chosen) if r is not None]
+    results[name] = rows
+    (out / "translation.json").write_text(json.dumps(results, indent=1))
+    report(f"\n{table.title}: {args.batches} batches of {table.batch_size}, seed {args.seed}, scored on "
+           f"{args.val_pairs} test images (drawn with data.seed + 1)\n\n{markdown(table, rows)}\n\n{table.note}")
+
+
+def run_toy(args: argparse.Namespace, out: Path, results: dict[str, Any], report: Callable[[str], None]) -> None:
+    from translation_toy import run_toy_part
+
+    results["toy"] = run_toy_part(args, out / "toy", report)
+    (out / "translation.json").write_text(json.dumps(results, indent=1))
+
+
+# the reproductions, in the issue's order: name -> (what it does, how it runs)
+PART_HELP = {"ablation": "pix2pix's loss ablation on mnist_edges",
+             "unpaired": "no cycle vs DiscoGAN vs DualGAN vs CycleGAN on mnist_mnistm, both directions",
+             "toy": "DiscoGAN's Figure 3: 2-D mixture modes of A mapped to modes of B"}
+PARTS: dict[str, Callable[..., None]] = {
+    "ablation": lambda args, out, results, report: run_table("pix2pix_ablation", args, out, results, report),
+    "unpaired": lambda args, out, results, report: run_table("unpaired", args, out, results, report),
+    "toy": run_toy,
+}
+
+
 def run(args: argparse.Namespace, report: Callable[[str], None] = print) -> dict[str, Any]:
     set_threads(args.threads)
     out = out_dir("translation" + ("_quick" if args.quick else ""))
     results: dict[str, Any] = {"settings": vars(args)}
-    for name in args.tables:
-        table = TABLES[name]
-        rows = [r for r in (run_row(row, table, args, out / name) for row in table.rows) if r is not None]
-        results[name] = rows
-        (out / "translation.json").write_text(json.dumps(results, indent=1))
-        report(f"\n{table.title}: {args.batches} batches of 64, seed {args.seed}, scored on "
-               f"{args.val_pairs} MNIST test pairs (drawn with data.seed + 1)\n\n{markdown(table, rows)}\n\n{table.note}")
+    for name in args.part:
+        PARTS[name](args, out, results, report)
     return results
 
 

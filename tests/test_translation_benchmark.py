@@ -42,7 +42,7 @@ def test_mnist_fid_is_zero_for_one_set_and_grows_with_noise(bench) -> None:
 @pytest.mark.slow
 @needs_mnist
 def test_the_ablation_runs_end_to_end(bench, one_thread: None) -> None:
-    args = bench.parse_args(["--quick"])
+    args = bench.parse_args(["--quick", "--part", "ablation"])
     args.batches, args.val_every, args.val_pairs = 2, 2, 64
     results = bench.run(args, report=lambda text: None)
     rows = {r["label"]: r for r in results["pix2pix_ablation"]}

@@ -182,3 +182,51 @@ class ToyDataModule(L.LightningDataModule):
             raise RuntimeError("call setup() before val_dataloader()")
         return batched_loader(self.val_set, batch_size=self.batch_size, shuffle=False, drop_last=False,
                               num_workers=self.num_workers)
+
+
+class MixturePairsDataModule(L.LightningDataModule):
+    """Two 2-D Gaussian mixtures as unpaired domains (DiscoGAN's toy, Kim et al. 2017, Section 4.1 and Figure 3):
+    `lit_gans.data.Unpaired` batches of points (B, 2) from A and from B, drawn independently, with the component of
+    each kept as its label (for counting which B modes the A modes map to; the models never read them).
+
+    Defaults (the paper's 5 and 10 modes; the layout ours): A, 5 modes on a line, x in {-2, -1, 0, 1, 2}, y = 0;
+    B, 10 modes on a circle of radius 2; both with std 0.1. ``num_samples`` points per domain (train, from
+    ``seed``; validation ``num_val_samples`` from ``seed + 1``).
+    """
+
+    batch_kind = "unpaired"
+    domains = ("points", "points")  # not images: no image metrics (FID, digit preservation)
+
+    def __init__(self, a: GaussianMixture | None = None, b: GaussianMixture | None = None, num_samples: int = 20_000,
+                 num_val_samples: int = 2_000, batch_size: int = 256, seed: int = 0) -> None:
+        super().__init__()
+        self.a = a if a is not None else line_mixture(5)
+        self.b = b if b is not None else Ring(num_modes=10, radius=2.0, std=0.1)
+        if self.a.dim != self.b.dim:
+            raise ValueError(f"the domains must have one dimension, got {self.a.dim} and {self.b.dim}")
+        self.num_samples, self.num_val_samples, self.batch_size, self.seed = num_samples, num_val_samples, batch_size, seed
+        self.shape: tuple[int] = (self.a.dim,)
+
+    def _draw(self, n: int, seed: int) -> list[tuple[Tensor, Tensor, Tensor, Tensor]]:
+        generator = torch.Generator().manual_seed(seed)
+        (a, la), (b, lb) = self.a.sample(n, generator), self.b.sample(n, generator)
+        return list(zip(a, b, la, lb))
+
+    def train_dataloader(self) -> DataLoader:
+        from lit_gans.data.unpaired import collate_unpaired
+
+        return DataLoader(self._draw(self.num_samples, self.seed), batch_size=self.batch_size, shuffle=True,
+                          drop_last=True, collate_fn=collate_unpaired)
+
+    def val_dataloader(self) -> DataLoader:
+        from lit_gans.data.unpaired import collate_unpaired
+
+        return DataLoader(self._draw(self.num_val_samples, self.seed + 1), batch_size=self.batch_size,
+                          collate_fn=collate_unpaired)
+
+
+def line_mixture(num_modes: int = 5, spacing: float = 1.0, std: float = 0.1) -> GaussianMixture:
+    """``num_modes`` equal Gaussians on the x axis, centred on 0, ``spacing`` apart (DiscoGAN toy's domain A)."""
+    x = (torch.arange(num_modes, dtype=torch.float32) - (num_modes - 1) / 2) * spacing
+    centers = torch.stack([x, torch.zeros_like(x)], dim=1)
+    return GaussianMixture(centers, torch.full((num_modes,), std), torch.ones(num_modes))

@@ -3,6 +3,8 @@
 Sign convention: every function returns a scalar to *minimise*; images are (B, C, H, W) in [-1, 1].
 """
 
+from collections.abc import Sequence
+
 from torch import Tensor
 
 
@@ -24,3 +26,20 @@ def halved(discriminator_loss: Tensor) -> Tensor:
     """pix2pix's D objective divided by 2 "while optimizing D, which slows down the rate at which D learns relative
     to G" (Isola et al. 2017, Section 3.3; the authors' code: ``0.5 * (loss_D_fake + loss_D_real)``)."""
     return 0.5 * discriminator_loss
+
+
+def feature_matching_loss(real_features: Sequence[Tensor], fake_features: Sequence[Tensor]) -> Tensor:
+    """DiscoGAN's feature matching (the authors' ``get_fm_loss``; not in the paper): for each of D's intermediate
+    layers l, the mean over its units of (E_batch f_l(real) − E_batch f_l(fake))², summed over the layers (their
+    ``HingeEmbeddingLoss`` against a target of ones is that mean). The real features come from the target domain's
+    real batch, the fake ones from the translations.
+
+    Example:
+        >>> import torch
+        >>> real, fake = [torch.tensor([[1.0, 2.0], [3.0, 2.0]])], [torch.tensor([[0.0, 0.0], [0.0, 0.0]])]
+        >>> float(feature_matching_loss(real, fake))  # means (2, 2) vs (0, 0): (4 + 4) / 2
+        4.0
+    """
+    if len(real_features) != len(fake_features) or not real_features:
+        raise ValueError("feature matching needs the same, non-empty list of layers for real and fake images")
+    return sum(((r.mean(0) - f.mean(0)) ** 2).mean() for r, f in zip(real_features, fake_features))  # type: ignore[return-value]

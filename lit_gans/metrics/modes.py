@@ -9,6 +9,7 @@ lies within ``n_std`` standard deviations of that centre (three in both papers).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -111,3 +112,35 @@ class MixtureModes(Metric):
         coverage = coverage_from_counts(self.counts, int(self.n_high_quality), int(self.n_samples), self.weights,
                                         self.min_count)
         return coverage.as_dict()
+
+
+def mode_mapping(source_modes: Tensor, translated: Tensor, centers: Tensor, stds: Tensor, n_source: int,
+                 n_std: float = 3.0, min_fraction: float = 0.05) -> dict[str, Any]:
+    """Which target modes a translation sends each source mode to (DiscoGAN's toy, Kim et al. 2017, Figure 3).
+
+    Args:
+        source_modes: (N,) the mixture component each source point was drawn from (0..n_source-1).
+        translated: (N, D) the translations of those points.
+        centers, stds: the target mixture's (K, D) centres and (K,) standard deviations.
+        n_source: the number of source modes.
+        n_std: a translation counts for its nearest target mode when within n_std of its std (else "off mode").
+        min_fraction: a target mode is *covered* when it receives at least this share of a source mode's points.
+
+    Returns:
+        ``counts`` (n_source, K + 1) points of each source mode per target mode, last column off mode;
+        ``majority`` (n_source,) the target mode most of each source mode's in-mode points go to (-1: none);
+        ``modes_covered``: target modes covered; ``distinct``: how many different target modes the source modes'
+        majorities are (n_source = a one-to-one map); ``in_mode``: the share of translations within n_std of a mode.
+    """
+    nearest, within = assign_modes(translated, centers, stds, n_std)
+    k = len(centers)
+    target = torch.where(within, nearest, torch.full_like(nearest, k))
+    counts = torch.zeros(n_source, k + 1, dtype=torch.long)
+    counts.index_put_((source_modes.long().cpu(), target.cpu()), torch.ones(len(target), dtype=torch.long), accumulate=True)
+    in_mode = counts[:, :k]
+    majority = torch.where(in_mode.sum(1) > 0, in_mode.argmax(1), torch.full((n_source,), -1))
+    share = in_mode.double() / counts.sum(1, keepdim=True).clamp_min(1)
+    covered = int((share >= min_fraction).any(0).sum())
+    distinct = len({int(m) for m in majority if m >= 0})
+    return {"counts": counts, "majority": majority, "modes_covered": covered, "distinct": distinct,
+            "in_mode": float(within.double().mean())}

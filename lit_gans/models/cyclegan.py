@@ -20,17 +20,21 @@ from before G's step. `TranslationGAN` is the same game without the cycle and id
 maps each input to *some* plausible output of the other domain, content not preserved.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
 from lit_gans.data.unpaired import Unpaired
 from lit_gans.losses.translation import halved, l1_translation_loss
+from lit_gans.metrics.domain_fid import (FID_MODES, domain_features, fid_suffix, inception_available, inception_error,
+                                         new_fid)
+from lit_gans.metrics.extractors import InceptionWeightsError
 from lit_gans.models.base import AdversarialModule, Logs
 from lit_gans.models.image_pool import ImagePool
 from lit_gans.models.pix2pix import center_crop, translation_mode
@@ -72,6 +76,10 @@ class CycleGAN(AdversarialModule):
         test_time_dropout: run G and F at validation, in grids and in `translate` as in training (dropout and batch
             statistics) rather than in eval mode (default false; with instance norm and no dropout both are one).
         norm: the norm of all four networks ("instance", "batch", "none"); the yaml passes it on to their configs.
+        val_fid: FID in each target domain at validation (`target_fids`, `lit_gans.metrics.domain_fid`): "auto"
+            (MNIST features for digit domains, Inception for the others when its weights are on disk), "inception"
+            (Inception required for non-digit domains), "none".
+        inception_weights: a path to torch-fidelity's Inception .pth (offline machines); None: the torch hub cache.
         The other arguments are the skeleton's (`AdversarialModule`); latent_dim is unused (no z).
     """
 
@@ -84,8 +92,11 @@ class CycleGAN(AdversarialModule):
 
     def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any], *args: Any,
                  lambda_cycle: float = 10.0, lambda_identity: float = 0.5, pool_size: int = 50,
-                 test_time_dropout: bool = False, norm: str = "instance", **kwargs: Any) -> None:
+                 test_time_dropout: bool = False, norm: str = "instance", val_fid: str = "auto",
+                 inception_weights: str | None = None, **kwargs: Any) -> None:
         super().__init__(generator, discriminator, *args, **kwargs)
+        if val_fid not in FID_MODES:
+            raise ValueError(f"model.val_fid must be one of {FID_MODES}, got {val_fid!r}.")
         if self.once_per_batch and self.hparams.n_critic != 1:
             raise ValueError(f"{type(self).__name__} updates G and D once per batch (the authors' code); set model.n_critic=1.")
         if lambda_cycle < 0 or lambda_identity < 0:
@@ -93,16 +104,20 @@ class CycleGAN(AdversarialModule):
         if not self.cycle and (lambda_cycle or lambda_identity):
             raise ValueError(f"{type(self).__name__} has no cycle: set model.lambda_cycle=0 and model.lambda_identity=0 "
                              "(or use model=cyclegan).")
-        self.generator_ba = instantiate(self.hparams.generator)
+        self.generator_ba = self.build_generator(self.hparams.generator)
         self.discriminator_a = self.build_discriminator(self.hparams.discriminator)
         self.pools = {"a": ImagePool(pool_size), "b": ImagePool(pool_size)}  # fakes of domain A (F(b)) and B (G(a))
         self.val_preservation = nn.ModuleDict({"ab": MeanMetric(), "ba": MeanMetric()})
         self._digit_classifier: dict[str, nn.Module] = {}  # not a submodule: kept out of checkpoints and players
         self._grid: Unpaired | None = None
+        self._fids: dict[str, tuple[Callable[[Tensor], Tensor], Any]] | None = None  # `target_fids`
 
     # ----- networks ---------------------------------------------------------------------------------
     def build_discriminator(self, cfg: Mapping[str, Any]) -> nn.Module:
-        return instantiate({**cfg, "in_channels": int(self.hparams.generator["in_shape"][0])})
+        """D with ``in_channels`` = the images' channels when its config has that key (an MLP on points has none)."""
+        if "in_channels" in cfg:
+            cfg = {**cfg, "in_channels": int(self.hparams.generator["in_shape"][0])}
+        return instantiate(cfg)
 
     def translator(self, direction: str) -> nn.Module:
         """G (A -> B) or F (B -> A)."""
@@ -112,10 +127,10 @@ class CycleGAN(AdversarialModule):
 
     def d_scores(self, samples: Any) -> Tensor:
         """D_B's patch scores of domain-B images (B, H'·W') (the skeleton's hook; D_A: `d_a_scores`)."""
-        return self.discriminator(samples).flatten(1)
+        return self.discriminator(samples).reshape(len(samples), -1)
 
     def d_a_scores(self, images: Tensor) -> Tensor:
-        return self.discriminator_a(images).flatten(1)
+        return self.discriminator_a(images).reshape(len(images), -1)
 
     # ----- data -------------------------------------------------------------------------------------
     @staticmethod
@@ -272,22 +287,80 @@ class CycleGAN(AdversarialModule):
     def on_validation_epoch_start(self) -> None:
         for metric in self.val_preservation.values():  # fresh states in this loop's grad mode (see pix2pix)
             metric.reset()
+        for _, fid in self.target_fids().values():
+            fid.reset()
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         """``val/digit_preservation_ab`` and ``_ba`` when the data's domains are digits (``domains``, e.g.
         mnist_mnistm): our MNIST classifier's accuracy on G(a) against a's labels and on F(b) against b's (each
-        translation read as its target domain's images are, `digit_view`); synced across processes."""
-        domains = self.digit_domains()
-        if domains is None:
+        translation read as its target domain's images are, `digit_view`); synced across processes. And the
+        features of FID in each target domain (`target_fids`; logged by `on_validation_epoch_end`)."""
+        domains, fids = self.digit_domains(), self.target_fids()
+        if domains is None and not fids:
             return
-        real, classifier = self.real_samples(batch), self.digit_classifier()
-        for key, images, labels, target in (("ab", real.a, real.labels_a, domains[1]),
-                                            ("ba", real.b, real.labels_b, domains[0])):
+        real = self.real_samples(batch)
+        for key, images, labels, target, target_real in (("ab", real.a, real.labels_a, 1, real.b),
+                                                         ("ba", real.b, real.labels_b, 0, real.a)):
             translated = self.translate(images, "AtoB" if key == "ab" else "BtoA", seed=batch_idx)
-            correct = (classifier(digit_view(translated, target)).argmax(1) == labels).float()
+            if key in fids:
+                features, fid = fids[key]
+                fid.update(features(target_real).double(), real=True)
+                fid.update(features(translated).double(), real=False)
+            if domains is None:
+                continue
+            correct = (self.digit_classifier()(digit_view(translated, domains[target])).argmax(1) == labels).float()
             self.val_preservation[key].update(correct)
             self.log(f"val/digit_preservation_{key}", self.val_preservation[key], on_step=False, on_epoch=True,
                      prog_bar=key == "ab")
+
+    def on_validation_epoch_end(self) -> None:
+        """``val/fid_ab_<features>`` (G's translations against the real B images of the validation split) and
+        ``val/fid_ba_<features>`` (F's against the real A images); <features> names the feature space,
+        `lit_gans.metrics.domain_fid`: ``mnist``, ``mnist_grey`` (MNIST-M's grey conversion) or ``inception``.
+        Every process computes them (sums, all-reduced); FID needs two images of each."""
+        domains = self.digit_domains()
+        for key, (_, fid) in self.target_fids().items():
+            if int(fid.fake_features_num_samples) >= 2 and int(fid.real_features_num_samples) >= 2:
+                target = None if domains is None else domains[1 if key == "ab" else 0]
+                self.log(f"val/fid_{key}_{fid_suffix(target)}", fid.compute().float(), sync_dist=False)
+
+    def target_fids(self) -> dict[str, tuple[Callable[[Tensor], Tensor], Any]]:
+        """Per direction ("ab", "ba"): (features of images in the target domain, their FID metric), built on the first
+        call with a trainer. ``val_fid`` "auto": MNIST features for digit domains, Inception for the others when its
+        weights are on disk (else none, with a warning); "inception": Inception for the others, its weights required;
+        "none": no FID. Kept out of the submodules (checkpoints and players stay as they were)."""
+        if self._fids is not None:
+            for _, fid in self._fids.values():
+                fid.to(self.device)
+            return self._fids
+        mode, weights = self.hparams.val_fid, self.hparams.inception_weights
+        if mode == "none" or self._trainer is None:
+            return {}
+        datamodule = getattr(self._trainer, "datamodule", None)
+        if getattr(datamodule, "domains", None) == ("points", "points"):  # 2-D mixtures (the toy): no image FID
+            self._fids = {}
+            return self._fids
+        domains = self.digit_domains() or (None, None)
+        if mode == "auto" and None in domains and not inception_available(weights):
+            rank_zero_warn(f"{type(self).__name__}: no Inception weights on disk, so no val/fid_*_inception for "
+                           "non-digit domains; pass model.inception_weights=<.pth> (or model.val_fid=none to silence).")
+            self._fids = {}
+            return self._fids
+        self._fids = {}
+        for key, target in (("ab", domains[1]), ("ba", domains[0])):
+            try:
+                features, dim = domain_features(target, self.digit_classifier, self._inception)
+            except InceptionWeightsError as err:
+                raise inception_error(err) from err
+            self._fids[key] = (features, new_fid(dim).to(self.device))
+        return self._fids
+
+    def _inception(self) -> nn.Module:
+        from lit_gans.metrics.extractors import InceptionExtractor
+
+        if "inception" not in self._digit_classifier:
+            self._digit_classifier["inception"] = InceptionExtractor(self.hparams.inception_weights).eval()
+        return self._digit_classifier["inception"].to(self.device)
 
     def digit_domains(self) -> tuple[str, str] | None:
         """The datamodule's ("mnist" | "mnistm", ...) of A and B when both are digit domains, else None."""

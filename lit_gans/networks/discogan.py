@@ -39,8 +39,12 @@ class DiscoGANGenerator(nn.Module):
         (2, 3, 32, 32)
     """
 
-    def __init__(self, in_shape: tuple[int, int, int] | list[int], out_channels: int | None = None, ngf: int = 64) -> None:
+    def __init__(self, in_shape: tuple[int, int, int] | list[int], out_channels: int | None = None, ngf: int = 64,
+                 output_activation: str = "tanh") -> None:
         super().__init__()
+        if output_activation not in ("tanh", "sigmoid"):
+            raise ValueError(f"output_activation must be 'tanh' (images in [-1, 1]) or 'sigmoid' (the authors' [0, 1]), "
+                             f"got {output_activation!r}.")
         channels, height, width = (int(v) for v in in_shape)
         if height != width:
             raise ValueError(f"DiscoGAN's networks take square images; got {height}x{width}.")
@@ -52,7 +56,8 @@ class DiscoGANGenerator(nn.Module):
         for i in reversed(range(depth)):
             target = (out_channels or channels) if i == 0 else widths[i - 1]
             layers.append(nn.ConvTranspose2d(widths[i], target, 4, 2, 1, bias=i == 0))
-            layers += [nn.Tanh()] if i == 0 else [nn.BatchNorm2d(target), nn.ReLU(True)]
+            last = nn.Tanh() if output_activation == "tanh" else nn.Sigmoid()
+            layers += [last] if i == 0 else [nn.BatchNorm2d(target), nn.ReLU(True)]
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)
 
@@ -82,3 +87,13 @@ class DiscoGANDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """The activations feature matching compares (the authors' ``relu2, relu3, relu4``): the output of every
+        normalised down block (the second on), (B, C_l, H_l, W_l) each."""
+        out: list[Tensor] = []
+        for i, layer in enumerate(self.net):
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU) and isinstance(self.net[i - 1], nn.BatchNorm2d):
+                out.append(x)
+        return out
