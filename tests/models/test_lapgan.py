@@ -9,6 +9,7 @@ import lightning as L
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 from torch import Tensor
@@ -203,6 +204,18 @@ def test_cc_lapgan_gives_the_class_to_every_level() -> None:
     assert not hasattr(tiny(), "sample_grid")  # unconditional: sample.py and grids treat it as G(z)
     with pytest.raises(ValueError, match="num_classes >= 2"):
         tiny(class_conditional=True, num_classes=1)
+
+
+def test_the_configs_build_cc_lapgan_and_the_papers_cifar10_pyramid(compose_cfg: Any) -> None:
+    from test_configs import build
+
+    model, _ = build(compose_cfg("model=lapgan", "data=mnist", "model.class_conditional=true"))
+    assert model.num_conditions == 10 and model.sample_for_class(2, 3).shape == (2, 1, 28, 28)
+    cfg = compose_cfg("experiment=lapgan_cifar10", "model.class_conditional=true")
+    assert list(cfg.model.sizes) == [8, 16, 32] and cfg.model.level_generator.hidden == 128
+    model = instantiate(cfg.model, _recursive_=False)
+    assert model.sample_images(2).shape == (2, 3, 32, 32) and model.d_scores(model.sample_fake(2)).shape == (2,)
+    assert [type(o).__name__ for o in model.configure_optimizers()[0]] == ["SGD"] * 6
 
 
 def test_bad_options_name_the_fix() -> None:
