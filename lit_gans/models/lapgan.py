@@ -35,8 +35,10 @@ from lit_gans.pyramid import check_sizes, gaussian_pyramid, laplacian_pyramid
 
 
 def level_steps(levels: int) -> tuple[Step, ...]:
-    """Per level, coarsest first: D_k's step, then G_k's (every n_critic-th batch)."""
-    return tuple(step for k in range(levels) for step in (
+    """Per level, D_k's step then G_k's (every n_critic-th batch), the finest level first: the levels are independent,
+    and ending with G_0 lets the generator EMA (hooked on the optimizer of G's first parameters, G_0's) average a
+    chain whose every level has taken this batch's step."""
+    return tuple(step for k in reversed(range(levels)) for step in (
         Step(f"d{k}", "level_discriminator_step", args=(k,)),
         Step(f"g{k}", "level_generator_step", due="generator_step_due", args=(k,))))
 
