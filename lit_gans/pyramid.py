@@ -1,9 +1,9 @@
-"""Laplacian pyramids of image batches (Burt & Adelson 1983), as LAPGAN uses them (Denton et al. 2015, Section 3.1).
+"""Laplacian pyramids of image batches (Burt & Adelson 1983), as LAPGAN uses them (Denton et al. 2015, Section 3).
 
 Levels are indexed from the coarsest, as LAPGAN samples them: ``sizes = (7, 14, 28)`` for MNIST. The Gaussian
 pyramid is I_K = x and I_{k-1} = d(I_k); the band-pass residuals are h_k = I_k − u(I_{k-1}) for k ≥ 1, so the
 pyramid (I_0, h_1, ..., h_K) rebuilds x exactly by I_k = u(I_{k-1}) + h_k — the recursion LAPGAN's sampler runs
-with generated residuals (its eq. (3)).
+with generated residuals.
 
 d(·) blurs and decimates (bilinear with antialiasing: a triangle filter before subsampling), u(·) is bilinear
 upsampling, as the authors' code (``image.scale``, bilinear) does. Pure functions; nothing here is learned.

@@ -2,14 +2,14 @@
 
 Level 0 is an ordinary GAN on the coarsest image I_0 of the real pyramid (`lit_gans.pyramid`). Each finer level
 k is a conditional GAN on the band-pass residual h_k = I_k − l_k given the low-pass image l_k = u(I_{k-1}):
-G_k(z_k, l_k) makes h̃_k and D_k(h, l_k) sees the pair, with the seed's objective (Section 3.2, eq. (2))
+G_k(z_k, l_k) makes h̃_k and D_k(h, l_k) sees the pair, with the seed's objective (the paper's Section 3)
 
     min_G max_D  E_{h,l ~ p_data}[log D(h, l)] + E_{z, l}[log(1 − D(G(z, l), l))]
 
 (``conf/loss``: the non-saturating G loss by default, as the authors' code, which trains G on BCE with target 1).
 The levels are trained independently, each from the REAL pyramid (l_k is the upsampled real coarser image,
-Section 3.2): in every batch each level takes its D step then its G step on its own part of the same real
-pyramid; no level's loss reads another level's networks. Sampling chains them from the coarsest (eq. (3)):
+Section 3): in every batch each level takes its D step then its G step on its own part of the same real
+pyramid; no level's loss reads another level's networks. Sampling chains them from the coarsest:
 x_0 = G_0(z_0), x_k = u(x_{k-1}) + G_k(z_k, u(x_{k-1})) (`lit_gans.networks.lapgan.LaplacianPyramidGenerator`).
 
 Why one module with a player per level rather than one Hydra run per level: one checkpoint holds the whole chain,

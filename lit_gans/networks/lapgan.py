@@ -123,7 +123,7 @@ class OneHotConditioned(nn.Module):
 
 
 class LaplacianPyramidGenerator(nn.Module):
-    """The sampling chain of LAPGAN (eq. (3)): x_0 = G_0(z_0); x_k = u(x_{k-1}) + G_k(z_k, u(x_{k-1})).
+    """The sampling chain of LAPGAN (Section 3): x_0 = G_0(z_0); x_k = u(x_{k-1}) + G_k(z_k, u(x_{k-1})).
 
     One flat z (B, latent_dim) holds every level's noise, [z_0 (coarse_latent_dim) | z_1 plane | ... | z_K plane],
     so G is one deterministic function of z: seeded draws, fixed sample-grid latents, interpolation and exports
