@@ -3,6 +3,9 @@
     n=64                    a PNG grid of 64 samples (default); conditional models: one row per
                             class; InfoGAN: categorical code x continuous-code traversal
     mode=interpolate        latent interpolation strips (slerp for Gaussian z)
+    mode=pyramid n=8        LAPGAN: n samples as columns, a row per step of the chain, each upsampled to the image
+                            size: the coarsest image x_0, then per finer level its residual h_k (scaled per row,
+                            mid-grey = 0) and its image x_k; the last row is the final sample
     mode=reconstruct        models with an encoder (bigan, ali, ...): the first n images of the run's test
                             split (split=train for the other), each row of real images x followed by the row
                             of their reconstructions G(E(x)); with out=x.npz: images (N, H, W, C) uint8,
@@ -67,10 +70,12 @@ def main(cfg: DictConfig) -> Path:
     if is_translation_model(model):
         return translations(model, cfg, out)
     conditional = hasattr(model, "sample_grid")  # cGAN / AC-GAN labels or InfoGAN codes besides z
-    if cfg.mode not in ("grid", "interpolate", "reconstruct"):
-        raise ValueError(f"mode must be 'grid', 'interpolate' or 'reconstruct', got {cfg.mode!r}.")
+    if cfg.mode not in ("grid", "interpolate", "reconstruct", "pyramid"):
+        raise ValueError(f"mode must be 'grid', 'interpolate', 'reconstruct' or 'pyramid', got {cfg.mode!r}.")
     if cfg.mode == "reconstruct":
         return reconstruct(model, cfg, out)
+    if cfg.mode == "pyramid":
+        return pyramid(model, cfg, gen, out)
     if cfg.mode == "interpolate" and conditional:
         raise ValueError(f"mode=interpolate walks the latent z of unconditional models; {type(model).__name__} also "
                          "takes labels / codes: use mode=grid (a row per class, or InfoGAN's code traversal).")
@@ -119,6 +124,21 @@ def translations(model: torch.nn.Module, cfg: DictConfig, out: Path) -> Path:
     else:
         images, nrow = grid_of_split(model, loader, cfg.n, cfg.direction, cfg.seed)
         save_image(images.float().cpu(), out, nrow=nrow, normalize=True, value_range=(-1, 1))
+    print(out)
+    return out
+
+
+def pyramid(model: torch.nn.Module, cfg: DictConfig, gen: torch.Generator, out: Path) -> Path:
+    """mode=pyramid: the model's `pyramid_rows` (LAPGAN: every level of the sampling chain) as a PNG grid."""
+    if not hasattr(model, "pyramid_rows"):
+        raise ValueError(f"mode=pyramid shows the levels of a Laplacian pyramid generator (model=lapgan); "
+                         f"{type(model).__name__} has none: use mode=grid.")
+    if out.suffix != ".png":
+        raise ValueError(f"mode=pyramid writes a PNG grid, got out={out}.")
+    with torch.no_grad():
+        images, nrow = model.pyramid_rows(cfg.n, generator=gen)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_image(images.float().cpu(), out, nrow=nrow, normalize=True, value_range=(-1, 1))
     print(out)
     return out
 

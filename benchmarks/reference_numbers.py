@@ -109,3 +109,11 @@ BIGAN_MNIST = {
     "knn1_random_encoder": (96.84, "the authors' log, random encoder's penultimate layer"),
     "probe": (92.63, "the authors' log, logistic regression on E's penultimate layer, 200 epochs (91.39 at init)"),
 }
+
+# LAPGAN (Denton et al. 2015): the CIFAR-10 human-evaluation study, % of samples that subjects took for real
+# (there are no MNIST numbers, nor FID/IS, in the paper).
+LAPGAN_CIFAR10_HUMAN = {
+    "lapgan": (40.0, "LAPGAN (class-conditional and not), about, read off the human-study figure"),
+    "gan": (10.0, "a standard GAN, about, read off the human-study figure"),
+    "real": (90.0, "real CIFAR-10 images, about, read off the human-study figure"),
+}

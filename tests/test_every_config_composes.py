@@ -14,9 +14,10 @@ ENTRY_POINTS = {"train", "evaluate", "sample", "encode", "translate"}  # top-lev
 PLACED = {"net/generator": "net/generator@model.generator", "net/discriminator": "net/discriminator@model.discriminator",
           # the encoder family (BiGAN, ALI): placed on a model that has them
           "net/encoder": "net/encoder@model.encoder", "net/joint_discriminator": "net/joint_discriminator@model.joint_discriminator",
-          "net/mapping": "net/mapping@model.mapping"}  # ALAE's F
+          "net/mapping": "net/mapping@model.mapping",  # ALAE's F
+          "optimizer": "optimizer@model.optimizer_g"}  # a model whose optimizers are a group (LAPGAN)
 ON_MODEL = {"net/encoder": "model=bigan", "net/joint_discriminator": "model=bigan",
-            "net/mapping": "model=alae"}  # groups only some models have
+            "net/mapping": "model=alae", "optimizer": "model=lapgan"}  # groups only some models have
 BUILT_IN_TEST_CONFIGS = {"model", "data", "experiment", "loss"}  # test_configs.py composes and builds every one of these
 
 

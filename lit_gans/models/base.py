@@ -411,7 +411,7 @@ class AdversarialModule(L.LightningModule):
                 continue
             optimizer = optimizers[step.player]
             with self.toggled_optimizer(optimizer):  # the other players frozen: no graph through their weights
-                loss, step_logs = getattr(self, step.loss)(state)
+                loss, step_logs = getattr(self, step.loss)(state, *step.args)
                 self._check_finite(check, PLAYER_NAMES.get(step.player, step.player), loss)
                 self._step(optimizer, loss, step.player)
                 if step.after is not None:
@@ -543,12 +543,12 @@ class AdversarialModule(L.LightningModule):
         self._scheduler_slots: dict[str, int] = {}  # stepped after every step of their optimizer
         self._epoch_scheduler_slots: dict[str, int] = {}  # ``interval: epoch``: after every training epoch
         for which in self.players:
-            if hp.get(f"optimizer_{which}") is None:
+            if self.player_config("optimizer", which) is None:
                 raise ValueError(f"{type(self).__name__} has a player {which!r} but no model.optimizer_{which} config.")
-            optimizer = instantiate(hp[f"optimizer_{which}"])(self.player_parameters(which))
+            optimizer = instantiate(self.player_config("optimizer", which))(self.player_parameters(which))
             optimizers.append(optimizer)
-            if hp.get(f"scheduler_{which}"):
-                cfg = dict(hp[f"scheduler_{which}"])
+            if self.player_config("scheduler", which):
+                cfg = dict(self.player_config("scheduler", which))
                 interval = cfg.pop("interval", "step")
                 if interval not in INTERVALS:
                     raise ValueError(f"model.scheduler_{which}.interval must be one of {INTERVALS}, got {interval!r}.")
@@ -556,6 +556,12 @@ class AdversarialModule(L.LightningModule):
                 slots[which] = len(schedulers)
                 schedulers.append(instantiate(cfg)(optimizer))
         return (optimizers, schedulers) if schedulers else optimizers
+
+    def player_config(self, kind: str, player: str) -> Mapping[str, Any] | None:
+        """The ``kind`` ("optimizer" or "scheduler") config of ``player``: the model argument ``<kind>_<player>``. A
+        variant whose number of players is a hyper-parameter (LAPGAN: a G and a D per pyramid level) maps them to
+        shared configs here."""
+        return self.hparams.get(f"{kind}_{player}")
 
     def on_train_epoch_end(self) -> None:
         """Step the schedulers configured with ``interval: epoch`` (CycleGAN's linear decay) once per epoch. Lightning

@@ -30,12 +30,15 @@ class Step(NamedTuple):
         due: the name of a method ``(batch_idx: int) -> bool`` deciding, when the step's turn comes, whether it
             runs in this batch (``generator_step_due``: every n_critic-th batch). None: every batch.
         after: the name of a method ``() -> None`` run right after the step, still toggled (WGAN's clipping).
+        args: extra positional arguments of the loss method, after the state (LAPGAN: the pyramid level, so one
+            method serves the steps of every level).
     """
 
     player: str
     loss: str
     due: str | None = None
     after: str | None = None
+    args: tuple[Any, ...] = ()
 
 
 @dataclass

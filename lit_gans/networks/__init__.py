@@ -8,6 +8,13 @@ from lit_gans.networks.discogan import DiscoGANDiscriminator, DiscoGANGenerator
 from lit_gans.networks.encoder import ConvEncoder, JointDiscriminator, MLPEncoder
 from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm, VirtualBatchNormGenerator, reference_pass
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
+from lit_gans.networks.lapgan import (
+    ClassPlane,
+    LaplacianLevelDiscriminator,
+    LaplacianLevelGenerator,
+    LaplacianPyramidGenerator,
+    OneHotConditioned,
+)
 from lit_gans.networks.layers import Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
 from lit_gans.networks.pix2pix import PatchDiscriminator, UNetGenerator, receptive_field
@@ -31,6 +38,11 @@ __all__ = [
     "DiscoGANGenerator",
     "InfoGANDiscriminator",
     "InfoGANGenerator",
+    "ClassPlane",
+    "LaplacianLevelDiscriminator",
+    "LaplacianLevelGenerator",
+    "LaplacianPyramidGenerator",
+    "OneHotConditioned",
     "MLPAutoencoder",
     "MLPDiscriminator",
     "MinibatchDiscrimination",
