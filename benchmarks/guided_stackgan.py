@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/guided_stackgan.py                  # Stage-I 900 batches, then Stage-II 600 batches
+    python benchmarks/guided_stackgan.py                  # Stage-I 900 batches, then Stage-II 200 batches
+    python benchmarks/guided_stackgan.py --stackgan-reuse-stage1   # Stage-II again on the last Stage-I run
     python benchmarks/guided_stackgan.py --quick          # 20 + 20 batches: checks the pipeline
 
 Trains ``experiment=stackgan_mnist_stage1`` (14 px digits conditioned on the class), saves its checkpoint, then
@@ -25,7 +26,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wgan_common import out_dir, run_experiment, set_threads  # noqa: E402
+from wgan_common import load_run, out_dir, run_experiment, set_threads  # noqa: E402
 
 KEYS = ("fid", "kid", "class_accuracy")
 
@@ -33,7 +34,9 @@ KEYS = ("fid", "kid", "class_accuracy")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("StackGAN (guided_stackgan)")
     group.add_argument("--stackgan-stage1-batches", type=int, default=900, help="Stage-I training batches (64 each)")
-    group.add_argument("--stackgan-stage2-batches", type=int, default=600, help="Stage-II training batches (64 each)")
+    group.add_argument("--stackgan-stage2-batches", type=int, default=200, help="Stage-II training batches (64 each)")
+    group.add_argument("--stackgan-reuse-stage1", action="store_true",
+                       help="score Stage-II only, on the Stage-I run (checkpoint and numbers) of an earlier invocation")
     group.add_argument("--stackgan-samples", type=int, default=5000, help="generated images for FID / KID")
     group.add_argument("--stackgan-per-class", type=int, default=500, help="images per class for the class accuracy")
     if not any(a.dest == "quick" for a in parser._actions):  # shared with the other guided_* modules
@@ -57,6 +60,14 @@ def run(args: argparse.Namespace) -> dict:
     rows, stage1_ckpt = [], out / "stage1.ckpt"
     for stage, n in zip((1, 2), batches):
         extra = [*common, f"trainer.limit_train_batches={n}"] + ([f"model.stage1_ckpt={stage1_ckpt}"] if stage == 2 else [])
+        if stage == 1 and args.stackgan_reuse_stage1 and stage1_ckpt.exists():
+            one = load_run("stage1", out)
+            info = json.loads((out / "stage1" / "run.json").read_text())
+            rows.append({"stage": 1, "size": info.get("size", 14), "batches": info["batches"],
+                         "cpu_minutes": info.get("cpu_minutes", float("nan")), "wall_minutes": one.seconds / 60,
+                         **{k: float(one.metrics[f"val/{k}"]) for k in KEYS if f"val/{k}" in one.metrics}})
+            print(f"[stage1] reused from {out / 'stage1'}", flush=True)
+            continue
         start = cpu_seconds()
         one = run_experiment(f"stage{stage}", f"stackgan_mnist_stage{stage}", extra, out)
         minutes = (cpu_seconds() - start) / 60
@@ -66,6 +77,8 @@ def run(args: argparse.Namespace) -> dict:
         size = one.objects["model"].output_size
         rows.append({"stage": stage, "size": size, "batches": n, "cpu_minutes": minutes, "wall_minutes": one.seconds / 60,
                      **values})
+        info = json.loads((one.dir / "run.json").read_text())  # what --stackgan-reuse-stage1 reads back
+        (one.dir / "run.json").write_text(json.dumps({**info, "size": size, "batches": n, "cpu_minutes": minutes}, indent=1))
     result = {"settings": f"MNIST, batch 64, seed {args.seed}, {samples} samples for FID/KID, {per_class} per class",
               "rows": rows}
     (out / "guided_stackgan.json").write_text(json.dumps(result, indent=1))

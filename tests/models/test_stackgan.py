@@ -383,3 +383,24 @@ def test_both_stages_train_on_two_processes(tmp_path: Path) -> None:
     two = torch.load(tmp_path / "two" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     one = torch.load(ckpt, weights_only=True)["state_dict"]
     assert all(torch.equal(v, one[f"generator.{k.removeprefix('stage1.')}"]) for k, v in two.items() if k.startswith("stage1."))
+
+
+@pytest.mark.slow
+def test_stage1_learns_class_conditioned_toy_images() -> None:
+    """Three classes, each a flat image of its own grey level (+ a little noise): after 240 steps the samples drawn
+    for each class are ordered like the class levels and apart (~25 s on a loaded CPU). KL weight 2.0 · 3/128: the
+    authors' per-dimension pressure (2.0 on the mean over 128 dimensions) at this toy's c_dim = 3; the full 2.0 on
+    3 dimensions pulls μ to 0 and the samples stop depending on the class (measured; kl_weight=0 learns too)."""
+    torch.manual_seed(0)
+    levels = torch.tensor([-0.7, 0.0, 0.7])
+    labels = torch.randint(K, (512,))
+    x = (levels[labels][:, None, None, None] + 0.05 * torch.randn(512, 1, 8, 8)).clamp(-1, 1)
+    data = DataLoader(TensorDataset(x, labels), batch_size=32, shuffle=True)
+    adam = {**ADAM, "lr": 1e-3, "betas": [0.5, 0.999]}
+    model = stage1(generator={**S1, "base_channels": 32}, discriminator={**D1, "base_channels": 16}, kl_weight=2.0 * 3 / 128,
+                   optimizer_g=adam, optimizer_d=adam)
+    trainer(max_epochs=15).fit(model, data)
+    model.eval()
+    with torch.no_grad():
+        means = torch.stack([model.sample_for_class(200, k, torch.Generator().manual_seed(k)).mean() for k in range(K)])
+    assert (means.diff() > 0.15).all(), means  # measured: [-0.53, -0.21, 0.39]
