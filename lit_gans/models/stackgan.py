@@ -54,7 +54,7 @@ class StackGAN(AdversarialModule):
             and `sample_images` see its samples upsampled to ``image_size`` (so Stage-I and Stage-II are scored
             on the same features).
         kl_weight, kl_reduction: λ and the reduction of the conditioning-augmentation KL in G's loss; 2.0 with
-            "mean" (over batch and dimensions) as in the authors' code (REFERENCE-NUMBERS.md).
+            "mean" (over batch and dimensions) as in the authors' code (miscc/config.py TRAIN.COEFF.KL, miscc/utils.py KL_loss).
         stage1_generator: Stage-II: the Stage-I generator's config (the Stage-I run's ``model.generator``).
         stage1_ckpt: Stage-II: the Stage-I run's checkpoint, loaded when training starts (not on resume: the
             Stage-II checkpoint holds Stage-I's weights). Stage-I's weights never change in Stage-II: they are
