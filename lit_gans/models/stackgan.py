@@ -28,7 +28,10 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 
 from lit_gans.checkpoints import read_checkpoint
-from lit_gans.losses import conditioning_augmentation_kl, matching_aware_discriminator_loss
+from lit_gans.losses import (
+    conditioning_augmentation_kl,
+    matching_aware_discriminator_loss,
+)
 from lit_gans.losses.conditioning import KL_REDUCTIONS
 from lit_gans.models.base import AdversarialModule, Labeled, Logs, detached, images_of
 from lit_gans.models.conditional import wrong_labels

@@ -2,29 +2,34 @@
 fixed Stage-I loaded through the safe loader, text-embedding folders, exact resume and the configs."""
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import lightning as L
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import assert_same_state, half_and_resumed_runs, needs_mnist, t
+from models.test_skeleton import ADAM, NS
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
 
-from helpers import CONF, assert_same_state, half_and_resumed_runs, needs_mnist, t
 from lit_gans.data import TextEmbeddingFolderDataModule
 from lit_gans.data.errors import DatasetNotFoundError
-from lit_gans.losses import conditioning_augmentation_kl, matching_aware_discriminator_loss, minimax_discriminator_loss
+from lit_gans.losses import (
+    conditioning_augmentation_kl,
+    matching_aware_discriminator_loss,
+    minimax_discriminator_loss,
+)
 from lit_gans.models import StackGAN
 from lit_gans.models.base import Labeled
 from lit_gans.models.steps import BatchState, Step
 from lit_gans.networks import ConditioningAugmentation
 from lit_gans.training import train
-from models.test_skeleton import ADAM, NS
 
 Compose = Callable[..., DictConfig]
 K, PHI, C = 3, 6, 3  # classes, φ, ĉ
