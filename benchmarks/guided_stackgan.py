@@ -71,8 +71,12 @@ def run(args: argparse.Namespace) -> dict:
         start = cpu_seconds()
         one = run_experiment(f"stage{stage}", f"stackgan_mnist_stage{stage}", extra, out)
         minutes = (cpu_seconds() - start) / 60
-        if stage == 1:
-            one.objects["trainer"].save_checkpoint(stage1_ckpt)
+        one.objects["trainer"].save_checkpoint(stage1_ckpt if stage == 1 else out / "stage2.ckpt")
+        if stage == 2:  # per class: a Stage-I row (upsampled) above the Stage-II row drawn from it
+            from torchvision.utils import save_image
+
+            grid, columns = one.objects["model"].eval().sample_grid(seed=args.seed)
+            save_image(grid, out / "stackgan_mnist_grid.png", nrow=columns, normalize=True, value_range=(-1, 1))
         values = {k: float(one.metrics[f"val/{k}"]) for k in KEYS if f"val/{k}" in one.metrics}
         size = one.objects["model"].output_size
         rows.append({"stage": stage, "size": size, "batches": n, "cpu_minutes": minutes, "wall_minutes": one.seconds / 60,
