@@ -54,7 +54,7 @@ def test_every_model_config_instantiates(compose_cfg: Compose, name: str, tmp_pa
 def test_every_data_config_instantiates(compose_cfg: Compose, tmp_path: Path, name: str, model: str) -> None:
     if batch_kind("data", name) != "images":
         pytest.skip(f"data={name} serves {batch_kind('data', name)} batches: built with its models below")
-    extra = [f"data.root={tmp_path}"] if name == "image_folder" else []
+    extra = [f"data.root={tmp_path}"] if name in ("image_folder", "text_embeddings") else []  # read at setup only
     build(compose_cfg(f"model={model}", f"data={name}", *extra))
 
 
@@ -105,7 +105,8 @@ def test_a_translation_model_on_image_data_is_refused_naming_the_fix(compose_cfg
 # the metrics each data config picks when none is given (conf/data/*.yaml)
 DEFAULT_METRICS = {"mnist": "mnist", "cifar10": "inception", "ring8": "modes", "grid25": "modes", "mog1d": "modes", "fgan_mixture": "modes",
                    "stacked_mnist": "stacked_mnist", "fashion_mnist": None, "image_folder": None,
-                   "parallel_lines": None, "paired": None, "mnist_edges": None, "unpaired": None, "mnist_mnistm": None}
+                   "parallel_lines": None, "paired": None, "mnist_edges": None, "unpaired": None, "mnist_mnistm": None,
+                   "text_embeddings": None}
 METRICS_DATA = {"mnist": "mnist", "inception": "cifar10", "modes": "ring8", "stacked_mnist": "stacked_mnist"}
 
 

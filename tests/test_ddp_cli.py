@@ -27,6 +27,8 @@ IMAGES_ONLY = {"lapgan": ["data=mnist", "batch_size=8", "trainer.limit_train_bat
 # one of each kind of training step in the default suite (gradient penalty, unrolled D, BEGAN's k_t, labels);
 # every model under -m slow
 DEFAULT_SUITE = {"wgan_gp", "unrolled", "began", "acgan"}
+# models with a DDP test of their own (they need more than one run: StackGAN's Stage-II loads a Stage-I checkpoint)
+OWN_DDP_TEST = {"stackgan_stage1", "stackgan_stage2"}  # tests/models/test_stackgan.py
 
 
 def run_train(*args: str, run_dir: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -50,7 +52,8 @@ def test_the_design_cards_command_on_four_processes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "model", [pytest.param(m, marks=() if m in DEFAULT_SUITE else pytest.mark.slow) for m in config_names("model")])
+    "model", [pytest.param(m, marks=() if m in DEFAULT_SUITE else pytest.mark.slow) for m in config_names("model")
+              if m not in OWN_DDP_TEST])
 def test_every_model_trains_on_two_processes_with_devices_2(model: str, tmp_path: Path) -> None:
     run = tmp_path / "run"
     data = ["data=ring8"] if batch_kind("model", model) == "images" else [  # translation: a small paired built-in

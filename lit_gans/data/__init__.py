@@ -1,6 +1,6 @@
 """Data modules: torchvision image sets, Stacked MNIST, folders of images, toy Gaussian mixtures, paired
 image-to-image sets (the pix2pix folder layout, MNIST edges -> digits) and unpaired ones (the CycleGAN folder
-layout, MNIST <-> MNIST-M)."""
+layout, MNIST <-> MNIST-M) and images with precomputed text embeddings (StackGAN's CUB / Oxford-102 layout)."""
 
 from lit_gans.data.batched import BatchedTensorDataset
 from lit_gans.data.errors import DatasetNotFoundError
@@ -11,6 +11,7 @@ from lit_gans.data.mnist_mnistm import MNISTMNISTMDataModule
 from lit_gans.data.paired import Paired, PairedDataModule
 from lit_gans.data.paths import resolve_data_root
 from lit_gans.data.stacked_mnist import StackedMNISTDataModule
+from lit_gans.data.text_embeddings import TextEmbeddingFolderDataModule
 from lit_gans.data.toy import (
     TOY_DISTRIBUTIONS,
     GaussianMixture,
@@ -39,6 +40,7 @@ __all__ = [
     "PairedDataModule",
     "Ring",
     "StackedMNISTDataModule",
+    "TextEmbeddingFolderDataModule",
     "ToyDataModule",
     "TorchvisionDataModule",
     "Unpaired",

@@ -11,6 +11,7 @@ from lit_gans.losses.adversarial import (
     non_saturating_generator_loss,
 )
 from lit_gans.losses.bidirectional import bidirectional_generator_loss
+from lit_gans.losses.conditioning import conditioning_augmentation_kl, matching_aware_discriminator_loss
 from lit_gans.losses.cramer import (
     cramer_critic_loss,
     cramer_gradient_penalty,
@@ -62,6 +63,7 @@ __all__ = [
     "FDivergence",
     "Objective",
     "bidirectional_generator_loss",
+    "conditioning_augmentation_kl",
     "began_convergence",
     "began_discriminator_loss",
     "began_generator_loss",
@@ -84,6 +86,7 @@ __all__ = [
     "js_divergence_estimate",
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",
+    "matching_aware_discriminator_loss",
     "minimax_discriminator_loss",
     "minimax_generator_loss",
     "mode_regularized_generator_loss",

@@ -15,13 +15,14 @@ from lit_gans.models.infogan import InfoGAN
 from lit_gans.models.lapgan import LAPGAN
 from lit_gans.models.mrgan import MDGAN, MRGAN
 from lit_gans.models.pix2pix import Pix2Pix
+from lit_gans.models.stackgan import StackGAN
 from lit_gans.models.unrolled import UnrolledGAN
 from lit_gans.models.vae import VAE
 from lit_gans.models.vaegan import VAEGAN
 from lit_gans.models.wgan import WGAN, WGANGP
 
 __all__ = [
-    "ACGAN", "ALAE", "ALI", "BiGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN", "DiscoGAN", "DualGAN",
-    "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "LAPGAN", "MDGAN", "MRGAN", "Pix2Pix", "TranslationGAN",
-    "UnrolledGAN", "VAE", "VAEGAN",
+    "ACGAN", "AdversarialModule", "ALAE", "ALI", "BEGAN", "BiGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN",
+    "DiscoGAN", "DualGAN", "EBGAN", "FGAN", "GAN", "InfoGAN", "LAPGAN", "MDGAN", "MRGAN", "Pix2Pix", "StackGAN",
+    "TranslationGAN", "UnrolledGAN", "VAE", "VAEGAN", "WGAN", "WGANGP",
 ]

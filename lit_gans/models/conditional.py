@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from torch import Tensor, nn
 
+from lit_gans.losses import matching_aware_discriminator_loss
 from lit_gans.models.base import AdversarialModule, Labeled, Logs
 from lit_gans.networks.conditional import ConditionalDiscriminator, ConditionalGenerator
 
@@ -99,12 +100,12 @@ class CGAN(LabelConditioned):
         return self.discriminator(samples.images, samples.labels)
 
     def discriminator_loss(self, real: Labeled, fake: Labeled) -> tuple[Tensor, Logs]:
-        d_real = self.d_scores(real)
-        loss, logs = self.adversarial_d_loss(real, fake, d_real, self.d_scores(fake))
-        if self.hparams.matching_aware:
+        d_real, d_fake = self.d_scores(real), self.d_scores(fake)
+        loss, logs = self.adversarial_d_loss(real, fake, d_real, d_fake)
+        if self.hparams.matching_aware:  # conditional models refuse the penalties: loss is the objective's alone
             wrong = wrong_labels(real.labels, self.hparams.num_classes)
             d_wrong = self.d_scores(Labeled(real.images, wrong))
-            loss = 0.5 * loss + 0.5 * self.objective.discriminator(d_real, d_wrong)
+            loss = matching_aware_discriminator_loss(self.objective.discriminator, d_real, d_fake, d_wrong)
             logs["train/d_loss"], logs["train/d_wrong"] = loss, d_wrong.mean()
         return loss, logs
 

@@ -20,6 +20,12 @@ from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
 from lit_gans.networks.pix2pix import PatchDiscriminator, UNetGenerator, receptive_field
 from lit_gans.networks.resnet import ResnetGenerator
 from lit_gans.networks.shift import ParallelLineGenerator
+from lit_gans.networks.stackgan import (
+    ConditioningAugmentation,
+    StackGANDiscriminator,
+    StackGANStage1Generator,
+    StackGANStage2Generator,
+)
 from lit_gans.networks.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
 
 __all__ = [
@@ -28,6 +34,7 @@ __all__ = [
     "PixelNorm",
     "ParallelLineGenerator",
     "AffineGenerator",
+    "ConditioningAugmentation",
     "ConvAutoencoder",
     "ConvEncoder",
     "JointDiscriminator",
@@ -50,6 +57,9 @@ __all__ = [
     "Maxout",
     "PatchDiscriminator",
     "ResnetGenerator",
+    "StackGANDiscriminator",
+    "StackGANStage1Generator",
+    "StackGANStage2Generator",
     "UNetGenerator",
     "receptive_field",
     "VirtualBatchNorm",
