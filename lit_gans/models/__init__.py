@@ -14,6 +14,7 @@ from lit_gans.models.gan import DCGAN, GAN
 from lit_gans.models.infogan import InfoGAN
 from lit_gans.models.mrgan import MDGAN, MRGAN
 from lit_gans.models.pix2pix import Pix2Pix
+from lit_gans.models.ppgn import PPGNDAE
 from lit_gans.models.unrolled import UnrolledGAN
 from lit_gans.models.vae import VAE
 from lit_gans.models.vaegan import VAEGAN
@@ -21,6 +22,6 @@ from lit_gans.models.wgan import WGAN, WGANGP
 
 __all__ = [
     "ACGAN", "ALAE", "ALI", "BiGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN", "DiscoGAN", "DualGAN",
-    "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "MDGAN", "MRGAN", "Pix2Pix", "TranslationGAN",
+    "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "MDGAN", "MRGAN", "Pix2Pix", "PPGNDAE", "TranslationGAN",
     "UnrolledGAN", "VAE", "VAEGAN",
 ]
