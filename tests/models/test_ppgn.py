@@ -1,0 +1,108 @@
+"""PPGN's learned prior (model=ppgn_dae): the DAE's loss by hand, its training lowering the denoising loss toward the
+optimal denoiser's, G read from a checkpoint and kept frozen, the PPGN checkpoint standing alone, clear refusals."""
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import pytest
+import torch
+from torch.testing import assert_close
+from torch.utils.data import DataLoader, TensorDataset
+
+from lit_gans.models import CGAN, GAN, PPGNDAE
+from lit_gans.sampling import load_model
+
+D = 4  # latent size of the toy generator
+TOY_G = {"_target_": "lit_gans.networks.MLPGenerator", "latent_dim": D, "out_shape": [1, 2, 2], "hidden": [8]}
+TOY_D = {"_target_": "lit_gans.networks.MLPDiscriminator", "in_shape": [1, 2, 2], "hidden": [8]}
+LOSS = {"name": "non_saturating", "discriminator": "lit_gans.losses.minimax_discriminator_loss",
+        "generator": "lit_gans.losses.non_saturating_generator_loss", "logits": True}
+ADAM = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 3e-3}
+DAE = {"_target_": "lit_gans.networks.CodeDAE", "hidden": [32, 32]}
+
+
+def toy_dae(**overrides: Any) -> PPGNDAE:
+    return PPGNDAE(**{"generator": TOY_G, "dae": DAE, "optimizer_r": ADAM, "latent_dim": D,
+                      "latent_distribution": "normal", "noise_std": 0.5, **overrides})
+
+
+def loader(n_batches: int, batch_size: int = 64) -> DataLoader:
+    x = torch.rand(n_batches * batch_size, 1, 2, 2) * 2 - 1
+    return DataLoader(TensorDataset(x, torch.zeros(len(x), dtype=torch.long)), batch_size=batch_size)
+
+
+def trainer(**kwargs: Any) -> L.Trainer:
+    return L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                     enable_model_summary=False, **{"max_epochs": 1, **kwargs})
+
+
+def saved(model: L.LightningModule, path: Path) -> Path:
+    """A lit_gans checkpoint of ``model`` after one training batch (class, hyper-parameters, weights)."""
+    t = trainer(max_steps=2)
+    t.fit(model, loader(1))
+    t.save_checkpoint(path)
+    return path
+
+
+def test_dae_loss_is_the_mean_squared_reconstruction_of_the_clean_code() -> None:
+    model = toy_dae()
+    h, noise = torch.randn(5, D), torch.randn(5, D)
+    expected = ((model.dae(h + 0.5 * noise) - h) ** 2).mean()
+    assert_close(model.dae_loss(h, noise), expected)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_dae_training_lowers_its_denoising_loss_toward_the_optimal_denoiser() -> None:
+    torch.manual_seed(0)
+    model = toy_dae(optimizer_r={**ADAM, "lr": 1e-2})
+    g = torch.Generator().manual_seed(1)
+    h, noise = torch.randn(4000, D, generator=g), torch.randn(4000, D, generator=g)
+    with torch.no_grad():
+        before = model.dae_loss(h, noise).item()
+    g_before = {k: v.clone() for k, v in model.generator.state_dict().items()}
+    trainer(max_epochs=1).fit(model, loader(120, batch_size=256))
+    with torch.no_grad():
+        after = model.dae_loss(h, noise).item()
+    optimal = 0.25 / 1.25  # N(0, I) codes: R*(h̃) = h̃/(1 + σ²), error σ²/(1 + σ²) per coordinate
+    assert after < 0.5 * before
+    assert after < 1.25 * optimal, (before, after, optimal)
+    # G is frozen: bit-identical after the DAE's training
+    assert all(torch.equal(v, g_before[k]) for k, v in model.generator.state_dict().items())
+
+
+def test_generator_comes_from_the_checkpoint_and_the_ppgn_checkpoint_stands_alone(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    gan = GAN(generator=TOY_G, discriminator=TOY_D, loss=LOSS, optimizer_g=ADAM, optimizer_d=ADAM, latent_dim=D,
+              latent_distribution="uniform")
+    ckpt = saved(gan, tmp_path / "gan.ckpt")
+    source = load_model(ckpt)
+    model = PPGNDAE(generator={"_target_": "lit_gans.networks.MLPGenerator", "latent_dim": 99, "out_shape": [1, 2, 2]},
+                    dae=DAE, optimizer_r=ADAM, generator_ckpt=str(ckpt))
+    assert model.hparams.latent_dim == D and model.hparams.latent_distribution == "uniform"  # from the checkpoint
+    assert model.code_box() == (-1.0, 1.0)
+    for k, v in source.generator.state_dict().items():
+        assert torch.equal(model.generator.state_dict()[k], v)
+    assert not any(p.requires_grad for p in model.generator.parameters())
+    dae_before = {k: v.clone() for k, v in model.dae.state_dict().items()}
+    own = saved(model, tmp_path / "ppgn.ckpt")  # two DAE steps
+    assert any(not torch.equal(v, dae_before[k]) for k, v in model.dae.state_dict().items())
+    ckpt.unlink()  # the PPGN checkpoint holds G: it needs the GAN's file no more
+    again = load_model(own)
+    assert isinstance(again, PPGNDAE) and again.hparams.generator_ckpt is None
+    for k, v in source.generator.state_dict().items():
+        assert torch.equal(again.generator.state_dict()[k], v)
+    h = torch.rand(3, D) * 2 - 1
+    assert torch.equal(again.denoise(h), model.eval().denoise(h))
+
+
+def test_a_conditional_or_missing_generator_checkpoint_is_refused_naming_the_fix(tmp_path: Path) -> None:
+    cgan = CGAN(generator=TOY_G, discriminator=TOY_D, loss=LOSS, optimizer_g=ADAM, optimizer_d=ADAM, latent_dim=D,
+                num_classes=3, conditioning="concat")
+    ckpt = saved(cgan, tmp_path / "cgan.ckpt")
+    with pytest.raises(ValueError, match="CGAN, whose G also reads label.*unconditional"):
+        toy_dae(generator_ckpt=str(ckpt))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        toy_dae(generator_ckpt=str(tmp_path / "missing.ckpt"))
+    with pytest.raises(ValueError, match="noise_std"):
+        toy_dae(noise_std=0.0)
