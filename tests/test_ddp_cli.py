@@ -21,7 +21,10 @@ AUTOENCODER_D = "net/discriminator@model.discriminator=autoencoder_toy"
 ON_RING = {"ebgan": [AUTOENCODER_D], "began": [AUTOENCODER_D],
            "cgan": ["model.num_classes=8"], "acgan": ["model.num_classes=8"],
            "vae": ["model.discriminator=null", "model.likelihood=gaussian"],  # the ring's toy D is not the VAE's
-           "vaegan": ["~model.encoder", "+model.encoder={_target_:lit_gans.networks.MLPDiscriminator,in_shape:[2],hidden:[32]}"]}
+           "vaegan": ["~model.encoder", "+model.encoder={_target_:lit_gans.networks.MLPDiscriminator,in_shape:[2],hidden:[32]}"],
+           "ppgn_dae": ["model.discriminator=null"]}  # the DAE of G's codes trains no D
+# models that only take MNIST digits (joint PPGN-h encodes with our MNIST classifier): a few MNIST batches instead
+ON_MNIST = {"ppgn_joint": ["data=mnist", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2"]}
 # one of each kind of training step in the default suite (gradient penalty, unrolled D, BEGAN's k_t, labels);
 # every model under -m slow
 DEFAULT_SUITE = {"wgan_gp", "unrolled", "began", "acgan"}
@@ -54,7 +57,8 @@ def test_every_model_trains_on_two_processes_with_devices_2(model: str, tmp_path
     data = ["data=ring8"] if batch_kind("model", model) == "images" else [  # translation: a small paired built-in
         f"data={BUILT_IN_DATA[batch_kind('model', model)]}", "batch_size=8", "trainer.limit_train_batches=4",
         "trainer.limit_val_batches=2"]
-    out = run_train(f"model={model}", *data, "data.num_samples=512", *ON_RING.get(model, []), "trainer.devices=2",
+    data = ON_MNIST.get(model, [*data, "data.num_samples=512"])
+    out = run_train(f"model={model}", *data, *ON_RING.get(model, []), "trainer.devices=2",
                     "trainer.accelerator=cpu", "logger=[]", "callbacks=model_checkpoint", "metrics=none",
                     "trainer.enable_model_summary=false", run_dir=run)
     assert "2 processes: trainer.strategy=auto -> ddp_find_unused_parameters_true" in out.stdout + out.stderr

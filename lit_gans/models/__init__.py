@@ -15,6 +15,7 @@ from lit_gans.models.infogan import InfoGAN
 from lit_gans.models.mrgan import MDGAN, MRGAN
 from lit_gans.models.pix2pix import Pix2Pix
 from lit_gans.models.ppgn import PPGNDAE
+from lit_gans.models.ppgn_joint import PPGNJoint
 from lit_gans.models.unrolled import UnrolledGAN
 from lit_gans.models.vae import VAE
 from lit_gans.models.vaegan import VAEGAN
@@ -22,6 +23,6 @@ from lit_gans.models.wgan import WGAN, WGANGP
 
 __all__ = [
     "ACGAN", "ALAE", "ALI", "BiGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN", "DiscoGAN", "DualGAN",
-    "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "MDGAN", "MRGAN", "Pix2Pix", "PPGNDAE", "TranslationGAN",
+    "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "MDGAN", "MRGAN", "Pix2Pix", "PPGNDAE", "PPGNJoint", "TranslationGAN",
     "UnrolledGAN", "VAE", "VAEGAN",
 ]

@@ -106,3 +106,64 @@ def test_a_conditional_or_missing_generator_checkpoint_is_refused_naming_the_fix
         toy_dae(generator_ckpt=str(tmp_path / "missing.ckpt"))
     with pytest.raises(ValueError, match="noise_std"):
         toy_dae(noise_std=0.0)
+
+
+# ----- joint PPGN-h (model=ppgn_joint) ------------------------------------------------------------------------------
+JOINT_G = {"_target_": "lit_gans.networks.MLPGenerator", "latent_dim": 128, "out_shape": [1, 28, 28], "hidden": [16]}
+JOINT_D = {"_target_": "lit_gans.networks.MLPDiscriminator", "in_shape": [1, 28, 28], "hidden": [16]}
+
+
+def toy_joint(**overrides: Any) -> "PPGNJoint":
+    from lit_gans.models import PPGNJoint
+
+    return PPGNJoint(**{"generator": JOINT_G, "discriminator": JOINT_D, "loss": LOSS, "optimizer_g": ADAM,
+                        "optimizer_d": ADAM, **overrides})
+
+
+def digits(n: int) -> torch.Tensor:
+    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+
+def test_joint_generator_loss_is_the_weighted_sum_of_its_four_terms_by_hand() -> None:
+    from lit_gans.models.steps import BatchState
+
+    torch.manual_seed(0)
+    model = toy_joint(noise_std=0.0, lambda_img=2.0, lambda_h1=3.0, lambda_h=0.5, lambda_gan=0.25)
+    x = digits(4)
+    state = BatchState(x, 0)
+    model.batch_start(state)
+    c = model.classifier
+    h = c.features(x)
+    assert torch.equal(state.cache["h"], h) and torch.equal(state.cache["h_noisy"], h)  # σ = 0: noiseless
+    loss, logs = model.generator_step(state)
+    fake = model.generator(h)
+    img = ((fake - x) ** 2).mean()
+    h1 = ((c.body[:8](fake) - c.body[:8](x)) ** 2).mean()
+    hh = ((c.features(fake) - h) ** 2).mean()
+    gan = torch.nn.functional.softplus(-model.discriminator(fake)).mean()  # -log sigmoid(D(G(h)))
+    assert_close(loss, 2.0 * img + 3.0 * h1 + 0.5 * hh + 0.25 * gan)
+    assert_close(logs["train/loss_h1"], h1)
+    assert_close(model.denoise(h), c.features(model.generator(h)))  # R(h) = E(G(h))
+
+
+def test_joint_training_moves_g_and_d_never_the_classifier() -> None:
+    torch.manual_seed(0)
+    model = toy_joint()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = digits(32)
+    trainer(max_steps=4).fit(model, DataLoader(TensorDataset(x, torch.zeros(32, dtype=torch.long)), batch_size=16))
+    after = model.state_dict()
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(k.startswith("generator.") for k in moved) and any(k.startswith("discriminator.") for k in moved)
+    assert not any(k.startswith("classifier.") for k in moved)  # frozen (also its BatchNorm statistics)
+    low, high = model.code_box()
+    assert low == 0.0 and high > 0 and model.start_codes(5).shape == (5, 128)
+
+
+def test_joint_refuses_a_wrong_code_size_and_wrong_images() -> None:
+    from lit_gans.models.steps import BatchState
+
+    with pytest.raises(ValueError, match="model.latent_dim=128"):
+        toy_joint(latent_dim=100, generator={**JOINT_G, "latent_dim": 100})
+    with pytest.raises(ValueError, match=r"reads \(1, 28, 28\) digits.*data=mnist"):
+        toy_joint().batch_start(BatchState(torch.zeros(2, 3, 32, 32), 0))
