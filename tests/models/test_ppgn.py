@@ -167,3 +167,45 @@ def test_joint_refuses_a_wrong_code_size_and_wrong_images() -> None:
         toy_joint(latent_dim=100, generator={**JOINT_G, "latent_dim": 100})
     with pytest.raises(ValueError, match=r"reads \(1, 28, 28\) digits.*data=mnist"):
         toy_joint().batch_start(BatchState(torch.zeros(2, 3, 32, 32), 0))
+
+
+# ----- sample.py mode=ppgn --------------------------------------------------------------------------------------------
+def test_sample_cli_writes_the_chain_the_samples_and_the_arrays_with_the_requested_classes(tmp_path: Path) -> None:
+    import importlib.util
+
+    import numpy as np
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from PIL import Image
+
+    from helpers import CONF, ROOT
+
+    torch.manual_seed(0)
+    digits_g = {"_target_": "lit_gans.networks.MLPGenerator", "latent_dim": D, "out_shape": [1, 28, 28], "hidden": [8]}
+    model = toy_dae(generator=digits_g, noise_std=0.1)
+    t = trainer(max_steps=1)
+    t.fit(model, DataLoader(TensorDataset(torch.zeros(8, 1, 28, 28), torch.zeros(8, dtype=torch.long)), batch_size=8))
+    ckpt = tmp_path / "ppgn.ckpt"
+    t.save_checkpoint(ckpt)
+    spec = importlib.util.spec_from_file_location("sample_app", ROOT / "sample.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    main = module.main.__wrapped__
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        png = compose("sample", overrides=[f"ckpt_path={ckpt}", "mode=ppgn", "class=[3,7]", "steps=10", "n=3",
+                                           "ppgn.every=5", f"out={tmp_path / 'p.png'}"])
+        npz = compose("sample", overrides=[f"ckpt_path={ckpt}", "mode=ppgn", "class=7", "steps=4", "n=5",
+                                           f"out={tmp_path / 'p.npz'}"])
+        no_class = compose("sample", overrides=[f"ckpt_path={ckpt}", "mode=ppgn"])
+    GlobalHydra.instance().clear()
+    main(png)
+    assert Image.open(tmp_path / "p.png").size == (3 * 30 + 2, 2 * 30 + 2)  # a row of n per class
+    assert Image.open(tmp_path / "p_chain.png").size == (3 * 30 + 2, 6 * 30 + 2)  # steps 0, 5, 10 x 3 chains of 2 classes
+    main(npz)
+    arrays = np.load(tmp_path / "p.npz")
+    assert arrays["images"].shape == (5, 28, 28, 1) and arrays["labels"].tolist() == [7] * 5
+    assert arrays["codes"].shape == arrays["start_codes"].shape == (5, D) and arrays["prob"].shape == (5,)
+    assert np.abs(arrays["codes"]).max() <= 3.0  # N(0, I) codes stay in the sampler's box [-3, 3]
+    with pytest.raises(ValueError, match="class=7"):
+        main(no_class)
