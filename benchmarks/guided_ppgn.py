@@ -20,7 +20,7 @@ n samples of each class 0-9:
     features (mean over classes; n samples against ~1,000 real per class, so compare rows with each other and with
     the real row computed the same way, not with 10k-sample FIDs).
 The paper measured none of these on MNIST (ImageNet: Inception score and human studies); see docs/sections/ppgn.md.
-Results go to ``benchmarks/out/guided_ppgn/result.json`` with sample grids beside it.
+Results go to ``benchmarks/out/guided_ppgn[_<tag>]/result.json`` with sample grids beside it.
 """
 
 import argparse
@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="noiseless_joint_ppgn_h")
     parser.add_argument("--data-dir", default=None, help="MNIST root (default: $LIT_GANS_DATA_DIR or ./data)")
     parser.add_argument("--quick", action="store_true", help="10 per class, 50 steps")
+    parser.add_argument("--tag", default="", help="output folder benchmarks/out/guided_ppgn[_quick][_<tag>]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
 
@@ -114,7 +115,7 @@ def score(name: str, images: torch.Tensor, labels: torch.Tensor, classifier: tor
 
 def run(args: argparse.Namespace) -> dict:
     set_threads(args.threads)
-    out = out_dir("guided_ppgn" + ("_quick" if args.quick else ""))
+    out = out_dir("guided_ppgn" + ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else ""))
     n = 10 if args.quick else args.n_per_class
     steps = 50 if args.quick else args.steps
     classifier = load_mnist_classifier()
@@ -156,8 +157,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = [f"PPGN vs cGAN on MNIST ({result['n_per_class']} samples per class, chains of {result['steps']} steps; "
-             "features and classes by our MNIST classifier)",
+    lines = [(f"PPGN vs cGAN on MNIST ({result['n_per_class']} samples per class, chains of {result['steps']} steps; "
+              "features and classes by our MNIST classifier)"),
              f"{'method':48s} {'accuracy':>9s} {'div. mixed':>10s} {'div. within':>11s} {'FID/class':>9s} {'CPU s':>7s}"]
     for r in result["rows"]:
         acc = f"{100 * r['accuracy']:.1f}%" if r["accuracy"] is not None else "n/a"

@@ -1,16 +1,22 @@
 """PPGN's learned prior (model=ppgn_dae): the DAE's loss by hand, its training lowering the denoising loss toward the
 optimal denoiser's, G read from a checkpoint and kept frozen, the PPGN checkpoint standing alone, clear refusals."""
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
+from helpers import CONF, ROOT
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from PIL import Image
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
 
-from lit_gans.models import CGAN, GAN, PPGNDAE
+from lit_gans.models import CGAN, GAN, PPGNDAE, PPGNJoint
 from lit_gans.sampling import load_model
 
 D = 4  # latent size of the toy generator
@@ -113,9 +119,7 @@ JOINT_G = {"_target_": "lit_gans.networks.MLPGenerator", "latent_dim": 128, "out
 JOINT_D = {"_target_": "lit_gans.networks.MLPDiscriminator", "in_shape": [1, 28, 28], "hidden": [16]}
 
 
-def toy_joint(**overrides: Any) -> "PPGNJoint":
-    from lit_gans.models import PPGNJoint
-
+def toy_joint(**overrides: Any) -> PPGNJoint:
     return PPGNJoint(**{"generator": JOINT_G, "discriminator": JOINT_D, "loss": LOSS, "optimizer_g": ADAM,
                         "optimizer_d": ADAM, **overrides})
 
@@ -171,15 +175,6 @@ def test_joint_refuses_a_wrong_code_size_and_wrong_images() -> None:
 
 # ----- sample.py mode=ppgn --------------------------------------------------------------------------------------------
 def test_sample_cli_writes_the_chain_the_samples_and_the_arrays_with_the_requested_classes(tmp_path: Path) -> None:
-    import importlib.util
-
-    import numpy as np
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from PIL import Image
-
-    from helpers import CONF, ROOT
-
     torch.manual_seed(0)
     digits_g = {"_target_": "lit_gans.networks.MLPGenerator", "latent_dim": D, "out_shape": [1, 28, 28], "hidden": [8]}
     model = toy_dae(generator=digits_g, noise_std=0.1)
