@@ -19,6 +19,16 @@
                             (a model's `condition_arrays` names what it is conditioned on, so a new
                             conditional model's exports carry its conditions too)
 
+PPGN (a model=ppgn_dae or model=ppgn_joint run: a generator with its learned prior R; lit_gans.ppgn):
+    mode=ppgn class=7 steps=200
+                            n chains per requested class (class=7 or class=[0,3,7]) walking the code h by Eq. 11
+                            (ppgn.preset: noiseless_joint_ppgn_h (default), joint_ppgn_h, formula; ppgn.eps1/eps2/eps3
+                            /step_size override it; steps: the chain length, null: the preset's 200) toward our MNIST
+                            classifier's class (ppgn.classifier: other weights); writes the final samples (one row per
+                            class) and <out>_chain.png, every ppgn.every-th step of the first chains as strips
+    mode=ppgn out=x.npz     images (N, H, W, C) uint8, labels (N,) int64 the requested class of each, codes (N, d) the
+                            final h, start_codes (N, d), prob (N,) p(y = class | image) by our classifier
+
 Translation models (pix2pix; the unpaired models) translate the run's data split instead of drawing from noise
 (split=test, the default, or split=val; direction=AtoB or BtoA for the unpaired models):
     n=16                    a PNG grid of the first n items of the split, the model's own rows: pix2pix
@@ -36,7 +46,7 @@ from pathlib import Path
 import hydra
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 from torchvision.utils import save_image
 
 from lit_gans.encoding import (
@@ -46,6 +56,7 @@ from lit_gans.encoding import (
     split_batches,
     split_dataset,
 )
+from lit_gans.ppgn import check_ppgn_model, load_condition_network, ppgn_samples, preset
 from lit_gans.sampling import (
     generate,
     grid_rows,
@@ -70,8 +81,10 @@ def main(cfg: DictConfig) -> Path:
     if is_translation_model(model):
         return translations(model, cfg, out)
     conditional = hasattr(model, "sample_grid")  # cGAN / AC-GAN labels or InfoGAN codes besides z
-    if cfg.mode not in ("grid", "interpolate", "reconstruct", "pyramid"):
-        raise ValueError(f"mode must be 'grid', 'interpolate', 'reconstruct' or 'pyramid', got {cfg.mode!r}.")
+    if cfg.mode not in ("grid", "interpolate", "reconstruct", "pyramid", "ppgn"):
+        raise ValueError(f"mode must be 'grid', 'interpolate', 'reconstruct', 'pyramid' or 'ppgn', got {cfg.mode!r}.")
+    if cfg.mode == "ppgn":
+        return ppgn(model, cfg, out, gen)
     if cfg.mode == "reconstruct":
         return reconstruct(model, cfg, out)
     if cfg.mode == "pyramid":
@@ -82,7 +95,8 @@ def main(cfg: DictConfig) -> Path:
     extra: dict[str, torch.Tensor] = {}  # written beside the images in a .npz
     with torch.no_grad():
         if cfg.mode == "interpolate":
-            z, nrow = interpolation_latents(model, cfg.rows, cfg.steps, gen), cfg.steps
+            steps = cfg.steps or 10
+            z, nrow = interpolation_latents(model, cfg.rows, steps, gen), steps
             images, extra = generate(model, z), {"z": z}
         elif out.suffix == ".npz":  # n samples with the z and the labels / codes that made them
             extra, nrow = sample_arrays(model, cfg.n, gen), 0
@@ -160,6 +174,36 @@ def reconstruct(model: torch.nn.Module, cfg: DictConfig, out: Path) -> Path:
         per_row = grid_rows(len(x))
         save_image(reconstruction_grid(model, x, per_row), out, nrow=per_row, normalize=True, value_range=(-1, 1))
     print(out)
+    return out
+
+
+def ppgn(model: torch.nn.Module, cfg: DictConfig, out: Path, gen: torch.Generator) -> Path:
+    """mode=ppgn: PPGN chains toward the requested classes; the final samples and the chain's strips (or arrays)."""
+    check_ppgn_model(model)  # before the classifier is read
+    if cfg.get("class") is None:
+        raise ValueError("mode=ppgn needs the class to draw: class=7 (or class=[0,3,7]).")
+    classes = list(cfg["class"]) if isinstance(cfg["class"], (list, ListConfig)) else [cfg["class"]]
+    options = cfg.ppgn
+    settings = preset(options.preset, eps1=options.eps1, eps2=options.eps2, eps3=options.eps3, steps=cfg.steps,
+                      step_size=options.step_size)
+    with torch.no_grad():
+        shape = tuple(model.decode(model.start_codes(1, generator=torch.Generator().manual_seed(0))).shape[1:])
+    classifier = load_condition_network(options.classifier, shape, cfg.device)
+    result = ppgn_samples(model, classes, cfg.n, settings, classifier, record_every=options.every, generator=gen)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npz":
+        np.savez_compressed(out, images=to_uint8_nhwc(result["images"].cpu()).numpy(),
+                            **{k: result[k].cpu().numpy() for k in ("labels", "codes", "start_codes", "prob")})
+    else:
+        save_image(result["images"].cpu(), out, nrow=cfg.n, normalize=True, value_range=(-1, 1))
+        if result["frames"]:  # (T frames of N): the first chains of each class as rows, steps as columns
+            rows = torch.arange(len(result["labels"])).view(len(classes), cfg.n)[:, : min(cfg.n, 4)].reshape(-1)
+            strip = torch.stack([frame[rows].cpu() for frame in result["frames"]], dim=1)  # (R, T, C, H, W)
+            save_image(strip.flatten(0, 1), out.with_name(f"{out.stem}_chain{out.suffix}"), nrow=len(result["frames"]),
+                       normalize=True, value_range=(-1, 1))
+    print(out)
+    print(f"p(y = class | x) by our classifier: mean {result['prob'].mean():.3f}; per class "
+          + ", ".join(f"{c}: {result['prob'][result['labels'] == c].mean():.3f}" for c in classes))
     return out
 
 

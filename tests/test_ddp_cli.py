@@ -21,9 +21,12 @@ AUTOENCODER_D = "net/discriminator@model.discriminator=autoencoder_toy"
 ON_RING = {"ebgan": [AUTOENCODER_D], "began": [AUTOENCODER_D],
            "cgan": ["model.num_classes=8"], "acgan": ["model.num_classes=8"],
            "vae": ["model.discriminator=null", "model.likelihood=gaussian"],  # the ring's toy D is not the VAE's
-           "vaegan": ["~model.encoder", "+model.encoder={_target_:lit_gans.networks.MLPDiscriminator,in_shape:[2],hidden:[32]}"]}
-# models of images only (LAPGAN's pyramid has no 2-D ring): a few MNIST batches
-IMAGES_ONLY = {"lapgan": ["data=mnist", "batch_size=8", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2"]}
+           "vaegan": ["~model.encoder", "+model.encoder={_target_:lit_gans.networks.MLPDiscriminator,in_shape:[2],hidden:[32]}"],
+           "ppgn_dae": ["model.discriminator=null"]}  # the DAE of G's codes trains no D
+# models of images only (LAPGAN's pyramid has no 2-D ring; joint PPGN-h encodes with our MNIST classifier):
+# a few MNIST batches
+IMAGES_ONLY = {"lapgan": ["data=mnist", "batch_size=8", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2"],
+               "ppgn_joint": ["data=mnist", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2"]}
 # one of each kind of training step in the default suite (gradient penalty, unrolled D, BEGAN's k_t, labels);
 # every model under -m slow
 DEFAULT_SUITE = {"wgan_gp", "unrolled", "began", "acgan"}

@@ -3,6 +3,7 @@
 from lit_gans.networks.affine import AffineGenerator
 from lit_gans.networks.alae import MappedGenerator, MappingNetwork, PixelNorm
 from lit_gans.networks.autoencoder import ConvAutoencoder, MLPAutoencoder
+from lit_gans.networks.dae import CodeDAE
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from lit_gans.networks.discogan import DiscoGANDiscriminator, DiscoGANGenerator
 from lit_gans.networks.encoder import ConvEncoder, JointDiscriminator, MLPEncoder
@@ -35,6 +36,7 @@ __all__ = [
     "ParallelLineGenerator",
     "AffineGenerator",
     "ConditioningAugmentation",
+    "CodeDAE",
     "ConvAutoencoder",
     "ConvEncoder",
     "JointDiscriminator",

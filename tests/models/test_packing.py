@@ -98,7 +98,8 @@ def test_packing_errors_name_the_fix() -> None:
         GAN(**kwargs(pack=0))
 
 
-@pytest.mark.parametrize("model", ["cgan", "acgan", "infogan", "cramer", "vae", "vaegan", "alae", "mrgan", "mdgan"])
+@pytest.mark.parametrize("model", ["cgan", "acgan", "infogan", "cramer", "vae", "vaegan", "alae", "mrgan", "mdgan",
+                                   "ppgn_dae", "ppgn_joint"])
 def test_models_that_cannot_pack_refuse_it(compose_cfg: Compose, model: str) -> None:
     cfg = compose_cfg(f"model={model}", "model.pack=2", "data=ring8") if model == "cramer" else \
         compose_cfg(f"model={model}", "model.pack=2")
