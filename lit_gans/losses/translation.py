@@ -24,3 +24,31 @@ def halved(discriminator_loss: Tensor) -> Tensor:
     """pix2pix's D objective divided by 2 "while optimizing D, which slows down the rate at which D learns relative
     to G" (Isola et al. 2017, Section 3.3; the authors' code: ``0.5 * (loss_D_fake + loss_D_real)``)."""
     return 0.5 * discriminator_loss
+
+
+def l2_blending_loss(output: Tensor, target: Tensor) -> Tensor:
+    """GP-GAN's reconstruction term L_l2(x) = ‖x^l − G(x)‖²₂ (Wu et al. 2017, eq. 1), as a mean over pixels and
+    channels (the authors' ``F.mean_squared_error``), in the data's [-1, 1] units.
+
+    Example:
+        >>> import torch
+        >>> float(l2_blending_loss(torch.tensor([[0.5, -1.0]]), torch.tensor([[1.0, 1.0]])))  # (0.25 + 4) / 2
+        2.125
+    """
+    if output.shape != target.shape:
+        raise ValueError(f"output {tuple(output.shape)} and target {tuple(target.shape)} must have one shape")
+    return (output - target).pow(2).mean()
+
+
+def blending_gan_loss(l2: Tensor, adversarial: Tensor, l2_weight: float) -> Tensor:
+    """The blending GAN's generator objective: λ·L_l2 + (1 − λ)·L_adv, λ = 0.999 (Wu et al. 2017, eq. 2 with the
+    authors' ``--l2_weight``; their ``g_loss``: ``(1 - l2_weight) * errG + l2_weight * l2_loss``).
+
+    Example:
+        >>> import torch
+        >>> float(blending_gan_loss(torch.tensor(2.0), torch.tensor(-1.0), 0.75))  # 0.75·2 + 0.25·(−1)
+        1.25
+    """
+    if not 0 <= l2_weight <= 1:
+        raise ValueError(f"l2_weight must be in [0, 1], got {l2_weight}.")
+    return l2_weight * l2 + (1 - l2_weight) * adversarial

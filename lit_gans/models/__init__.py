@@ -11,6 +11,7 @@ from lit_gans.models.dualgan import DualGAN
 from lit_gans.models.energy import BEGAN, EBGAN
 from lit_gans.models.fgan import FGAN
 from lit_gans.models.gan import DCGAN, GAN
+from lit_gans.models.gpgan import BlendingGAN
 from lit_gans.models.infogan import InfoGAN
 from lit_gans.models.mrgan import MDGAN, MRGAN
 from lit_gans.models.pix2pix import Pix2Pix
@@ -20,7 +21,7 @@ from lit_gans.models.vaegan import VAEGAN
 from lit_gans.models.wgan import WGAN, WGANGP
 
 __all__ = [
-    "ACGAN", "ALAE", "ALI", "BiGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN", "DiscoGAN", "DualGAN",
+    "ACGAN", "ALAE", "ALI", "BiGAN", "BlendingGAN", "BEGAN", "EBGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN", "DiscoGAN", "DualGAN",
     "FGAN", "GAN", "WGAN", "WGANGP", "AdversarialModule", "InfoGAN", "MDGAN", "MRGAN", "Pix2Pix", "TranslationGAN",
     "UnrolledGAN", "VAE", "VAEGAN",
 ]

@@ -5,6 +5,7 @@ from lit_gans.networks.alae import MappedGenerator, MappingNetwork, PixelNorm
 from lit_gans.networks.autoencoder import ConvAutoencoder, MLPAutoencoder
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from lit_gans.networks.discogan import DiscoGANDiscriminator, DiscoGANGenerator
+from lit_gans.networks.gpgan import BlendingCritic, BlendingGenerator
 from lit_gans.networks.encoder import ConvEncoder, JointDiscriminator, MLPEncoder
 from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm, VirtualBatchNormGenerator, reference_pass
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
@@ -16,6 +17,8 @@ from lit_gans.networks.shift import ParallelLineGenerator
 from lit_gans.networks.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
 
 __all__ = [
+    "BlendingCritic",
+    "BlendingGenerator",
     "MappedGenerator",
     "MappingNetwork",
     "PixelNorm",
