@@ -39,7 +39,8 @@ class BlendingGAN(Pix2Pix, WGAN):
     Args:
         generator, discriminator: ``conf/net`` configs (`lit_gans.networks.BlendingGenerator`, `BlendingCritic`);
             the critic's ``in_channels`` is set here (the output's channels: it sees one image, not a pair).
-        l2_weight: λ of eq. (2), the authors' 0.999; 1 is the encoder-decoder with L2 alone (D takes no steps).
+        l2_weight: λ of eq. (2), the authors' 0.999; 1 is the encoder-decoder with L2 alone (D takes no steps and G
+            one per batch).
         clip_value, n_critic_warmup: WGAN's (`lit_gans.models.wgan.WGAN`); the authors clip at 0.01 and, from the
             WGAN code they build on, train the critic 100 times per G step for the first 25 G steps and every 500th.
         The other arguments are the skeleton's (`AdversarialModule`); latent_dim is unused (no z).
@@ -120,6 +121,10 @@ class BlendingGAN(Pix2Pix, WGAN):
 
     def discriminator_step_due(self, batch_idx: int) -> bool:
         return self.hparams.l2_weight < 1  # L2 alone: the critic has no role
+
+    def generator_step_due(self, batch_idx: int) -> bool:
+        """Every n_critic-th batch (WGAN's schedule); with L2 alone (no critic) every batch."""
+        return self.hparams.l2_weight >= 1 or super().generator_step_due(batch_idx)
 
     def discriminator_step(self, state: BatchState) -> tuple[Tensor, Logs]:
         """The critic's loss on the targets y (real) and the blends G(x) (fake, no graph into G: G is toggled off)."""
