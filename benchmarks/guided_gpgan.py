@@ -29,16 +29,15 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wgan_common import out_dir, run_experiment, set_threads  # noqa: E402
+from wgan_common import out_dir, run_experiment, set_threads
 
-from lit_gans.blending import copy_paste, gp_blend  # noqa: E402
-from lit_gans.blending.composites import make_composites  # noqa: E402
-from lit_gans.blending.figure import save_figure  # noqa: E402
-from lit_gans.blending.pyramid import gaussian_pyramid, pyramid_sizes, resize  # noqa: E402
-from lit_gans.data.composites import VAL_PHOTOS  # noqa: E402
+from lit_gans.blending import copy_paste, gp_blend
+from lit_gans.blending.composites import make_composites
+from lit_gans.blending.figure import save_figure
+from lit_gans.blending.pyramid import gaussian_pyramid, pyramid_sizes, resize
+from lit_gans.data.composites import VAL_PHOTOS
 
 MODELS = {"gpgan": [], "gpgan_l2_only": ["model.l2_weight=1.0"]}
 ROWS = ("copy-and-paste composite", "Poisson-only (GP equation, composite colours)", "blending GAN alone, L2 only",
@@ -120,14 +119,15 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = [f"GP-GAN vs Poisson-only blending: {result['n']} held-out photo composites at {result['size']} px "
-             f"(validation photographs), distance to the unchanged photograph (RMSE, 8-bit levels; lower is better). "
-             f"Blending GANs: 64 px, width {result['width']}, bottleneck {result['bottleneck']}, {result['batches']} "
-             f"batches each ({', '.join(f'{k}: {v / 60:.1f} min' for k, v in result['train_seconds'].items())}).",
+    minutes = ", ".join(f"{k}: {v / 60:.1f} min" for k, v in result["train_seconds"].items())
+    lines = [(f"GP-GAN vs Poisson-only blending: {result['n']} held-out photo composites at {result['size']} px "
+              "(validation photographs), distance to the unchanged photograph (RMSE, 8-bit levels; lower is better). "
+              f"Blending GANs: 64 px, width {result['width']}, bottleneck {result['bottleneck']}, {result['batches']} "
+              f"batches each ({minutes})."),
              "", "| method | RMSE, whole image | RMSE, pasted region |", "|---|---|---|"]
     lines += [f"| {r['method']} | {r['rmse']:.2f} | {r['rmse_region']:.2f} |" for r in result["rows"]]
-    lines += ["", f"Figure: {result['figure']}. The paper (Wu et al. 2017) scores realism (RealismCNN, an AMT study) on "
-              "Transient Attributes and reports no distances to a target."]
+    lines += ["", (f"Figure: {result['figure']}. The paper (Wu et al. 2017) scores realism (RealismCNN, an AMT study) "
+                   "on Transient Attributes and reports no distances to a target.")]
     return "\n".join(lines)
 
 

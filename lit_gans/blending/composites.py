@@ -93,7 +93,7 @@ def make_composites(photos: Sequence[str], n: int, size: int, seed: int, region:
     for i in range(n):
         image = images[int(which[i])]
         height, width = image.shape[-2:]
-        side = max(int(round(float(scales[i]) * min(height, width))), 1)
+        side = max(round(float(scales[i]) * min(height, width)), 1)
         top = int(torch.randint(height - side + 1, (), generator=g))
         left = int(torch.randint(width - side + 1, (), generator=g))
         crop = image[None, :, top: top + side, left: left + side]
@@ -110,5 +110,5 @@ def make_composites(photos: Sequence[str], n: int, size: int, seed: int, region:
     mask = torch.zeros(n, 1, size, size, dtype=torch.uint8)
     for i in range(n):
         mask[i, :, tops[i]: tops[i] + side, lefts[i]: lefts[i] + side] = 1
-    to_uint8 = lambda x: (x * 255).round().to(torch.uint8)  # noqa: E731
+    to_uint8 = lambda x: (x * 255).round().to(torch.uint8)
     return Composites(to_uint8(source), to_uint8(destination), mask)

@@ -18,7 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lit_gans.blending.poisson import composite_gradients, divergence_rhs, gaussian_poisson
+from lit_gans.blending.poisson import (
+    composite_gradients,
+    divergence_rhs,
+    gaussian_poisson,
+)
 
 
 def gaussian_blur(x: Tensor, sigma: float, truncate: float = 4.0) -> Tensor:

@@ -150,7 +150,7 @@ class SceneFolderPairs(Dataset[tuple[Tensor, Tensor, int]]):
         h, w = bg.shape[-2:]
         top = int(torch.randint(h - self.image_size + 1, (), generator=g))
         left = int(torch.randint(w - self.image_size + 1, (), generator=g))
-        crop = lambda x: x[:, top: top + self.image_size, left: left + self.image_size]  # noqa: E731
+        crop = lambda x: x[:, top: top + self.image_size, left: left + self.image_size]
         obj, bg = crop(obj), crop(bg)
         return paste_center(obj, bg, self.ratio) * 2 - 1, bg * 2 - 1, -1
 

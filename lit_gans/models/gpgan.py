@@ -23,7 +23,13 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 
 from lit_gans.blending import gp_blend
-from lit_gans.blending.pyramid import check_blend_inputs, copy_paste, gaussian_pyramid, pyramid_sizes, resize
+from lit_gans.blending.pyramid import (
+    check_blend_inputs,
+    copy_paste,
+    gaussian_pyramid,
+    pyramid_sizes,
+    resize,
+)
 from lit_gans.data.paired import Paired
 from lit_gans.losses.translation import blending_gan_loss, l2_blending_loss
 from lit_gans.models.base import Logs

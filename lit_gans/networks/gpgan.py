@@ -11,6 +11,7 @@ DCGAN init (N(0, 0.02) weights, N(1, 0.02) norm scales).
 """
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from torch import Tensor, nn
 
@@ -35,7 +36,7 @@ def _down(image_size: int, in_channels: int, base: int, out_channels: int, max_c
     4x4 convolution to ``out_channels`` x 1 x 1. No biases."""
     widths = _widths(image_size, base, max_channels, role)
     layers: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2)]
-    for c_in, c_out in zip(widths, widths[1:]):
+    for c_in, c_out in pairwise(widths):
         layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
     layers.append(nn.Conv2d(widths[-1], out_channels, 4, 1, 0, bias=False))
     return nn.Sequential(*layers)
@@ -65,7 +66,7 @@ class BlendingGenerator(nn.Module):
         widths = _widths(h, ngf, max_channels, "generator")[::-1]  # 4x4 first
         layers: list[nn.Module] = [nn.ConvTranspose2d(bottleneck, widths[0], 4, 1, 0, bias=False),
                                    nn.BatchNorm2d(widths[0]), nn.ReLU()]
-        for c_in, c_out in zip(widths, widths[1:]):
+        for c_in, c_out in pairwise(widths):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
         layers += [nn.ConvTranspose2d(widths[-1], out_channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.decoder = nn.Sequential(*layers)

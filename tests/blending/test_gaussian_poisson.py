@@ -150,6 +150,7 @@ def test_composite_gradients_take_the_source_inside_and_the_destination_outside(
     d_h, d_v = forward_gradients(dst)
     assert_close(v_h[..., 1:4, 1:3], s_h[..., 1:4, 1:3])  # both ends inside
     assert_close(v_h[..., 0, :], d_h[..., 0, :])  # both ends outside
+    assert_close(v_v[..., 4:, :], d_v[..., 4:, :])
     assert_close(v_h[..., 2, 3], (s_h[..., 2, 3] + d_h[..., 2, 3]) / 2)  # across the border: half each
     assert_close(v_v[..., 1:3, 2], s_v[..., 1:3, 2])
 

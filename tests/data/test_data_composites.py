@@ -8,8 +8,18 @@ import pytest
 import torch
 from PIL import Image
 
-from lit_gans.blending.composites import PHOTOS, load_photo, make_composites, photometric_change
-from lit_gans.data import BlendingFolderDataModule, DatasetNotFoundError, Paired, PhotoCompositesDataModule
+from lit_gans.blending.composites import (
+    PHOTOS,
+    load_photo,
+    make_composites,
+    photometric_change,
+)
+from lit_gans.data import (
+    BlendingFolderDataModule,
+    DatasetNotFoundError,
+    Paired,
+    PhotoCompositesDataModule,
+)
 
 
 def test_every_photo_loads_offline_as_rgb() -> None:

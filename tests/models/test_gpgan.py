@@ -132,7 +132,7 @@ def test_l2_alone_never_moves_the_critic() -> None:
 
 
 def test_exact_resume(tmp_path: Path) -> None:
-    make_trainer = lambda epochs: L.Trainer(accelerator="cpu", max_epochs=epochs, logger=False,  # noqa: E731
+    make_trainer = lambda epochs: L.Trainer(accelerator="cpu", max_epochs=epochs, logger=False,
                                             enable_checkpointing=False, enable_progress_bar=False,
                                             enable_model_summary=False, limit_val_batches=0)
     full, resumed, half = half_and_resumed_runs(lambda: blending_gan(n_critic=2), make_trainer,
