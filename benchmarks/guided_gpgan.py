@@ -10,7 +10,8 @@ optimisers, narrower networks so that a CPU run takes minutes: ``--width``, ``--
 (0.999·L2 + 0.001·WGAN) and its L2-only ablation (``model.l2_weight=1``, the authors' "encoder" results). Then builds
 held-out composites at ``--size`` px (default 256: a pyramid 64 -> 128 -> 256) from the validation photographs (never
 seen in training) and blends each with: nothing (the copy-and-paste composite), the Gaussian-Poisson equation with
-the composite as colour constraint (Poisson-only), each blending GAN's output alone (64 px, upsampled bicubically), and
+the composite as colour constraint (Poisson-only; and with β = 0, the gradients alone, the mean from the
+composite), each blending GAN's output alone (64 px, upsampled bicubically), and
 GP-GAN (the GAN's output as the colour constraint of the Gaussian-Poisson pyramid; β = 1, σ = 0.5). The score is the
 distance to the target, the unchanged photograph: RMSE in 8-bit levels over the whole image and inside the pasted
 region. A figure shows composite | Poisson-only | GP-GAN (L2 only) | GP-GAN | target for the first composites.
@@ -41,7 +42,7 @@ from lit_gans.data.composites import VAL_PHOTOS
 
 MODELS = {"gpgan": [], "gpgan_l2_only": ["model.l2_weight=1.0"]}
 ROWS = ("copy-and-paste composite", "Poisson-only (GP equation, composite colours)", "blending GAN alone, L2 only",
-        "blending GAN alone", "GP-GAN, L2-only GAN", "GP-GAN")
+        "blending GAN alone", "GP-GAN, L2-only GAN", "GP-GAN", "Poisson equation alone (beta = 0, gradients only)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace) -> dict:
             ROWS[3]: gan_alone(models["gpgan"], source, destination, mask),
             ROWS[4]: models["gpgan_l2_only"].blend(source, destination, mask),
             ROWS[5]: models["gpgan"].blend(source, destination, mask),
+            ROWS[6]: gp_blend(source, destination, mask, image_size=64, beta=0.0),
         }
     blend_seconds = time.perf_counter() - start
     rows = [{"method": k, "rmse": rmse(v, destination), "rmse_region": rmse(v, destination, mask)} for k, v in images.items()]
