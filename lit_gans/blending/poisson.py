@@ -8,8 +8,8 @@ Notation (per channel of an H x W image, all operators with Neumann boundaries):
     G                the Gaussian filter g of the paper (3x3, σ = 0.5), with mirror boundaries.
     c                the colour constraint x^l (the blending GAN's output, upsampled to this level).
 
-The paper minimises H(x) = P(x) + β G(x), with the Poisson term P(x) = ‖div v − Δx‖² (eq. 3) and the Gaussian
-term G(x) = ‖g(x) − x^l‖² (eq. 4), and solves the optimum in closed form through the DCT (eq. 5). Every operator
+The paper minimises H(x) = P(x) + β G(x), with the Poisson term P(x) = ‖div v − Δx‖² and the Gaussian
+term G(x) = ‖g(x) − x^l‖² (Section 3.2), and solves the optimum in closed form through the DCT. Every operator
 above is diagonal in the DCT-II basis (`lit_gans.blending.dct`): at frequency (k, l) of an H x W image
 
     λ(k, l) = (2 − 2 cos(π l / W)) + (2 − 2 cos(π k / H))       eigenvalues of L

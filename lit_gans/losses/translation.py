@@ -27,7 +27,7 @@ def halved(discriminator_loss: Tensor) -> Tensor:
 
 
 def l2_blending_loss(output: Tensor, target: Tensor) -> Tensor:
-    """GP-GAN's reconstruction term L_l2(x) = ‖x^l − G(x)‖²₂ (Wu et al. 2017, eq. 1), as a mean over pixels and
+    """GP-GAN's reconstruction term L_l2(x) = ‖x^l − G(x)‖²₂ (Wu et al. 2017, Section 3.1), as a mean over pixels and
     channels (the authors' ``F.mean_squared_error``), in the data's [-1, 1] units.
 
     Example:
@@ -41,7 +41,7 @@ def l2_blending_loss(output: Tensor, target: Tensor) -> Tensor:
 
 
 def blending_gan_loss(l2: Tensor, adversarial: Tensor, l2_weight: float) -> Tensor:
-    """The blending GAN's generator objective: λ·L_l2 + (1 − λ)·L_adv, λ = 0.999 (Wu et al. 2017, eq. 2 with the
+    """The blending GAN's generator objective: λ·L_l2 + (1 − λ)·L_adv, λ = 0.999 (Wu et al. 2017, Section 3.1, with the
     authors' ``--l2_weight``; their ``g_loss``: ``(1 - l2_weight) * errG + l2_weight * l2_loss``).
 
     Example:

@@ -3,7 +3,7 @@
 An encoder-decoder G maps a copy-and-paste composite x (64 px) to a low-resolution, well-blended image x^l; it is
 trained against the ground truth y (the destination image, same scene) with
 
-    L(x) = λ L_l2(x) + (1 − λ) L_adv(x),  λ = 0.999                                       (eqs. 1-2)
+    L(x) = λ L_l2(x) + (1 − λ) L_adv(x),  λ = 0.999                                       (Section 3.1)
 
 where L_l2 = ‖y − G(x)‖² and L_adv is the Wasserstein GAN term of a DCGAN critic that sees single images (real: y;
 fake: G(x)), with weight clipping at 0.01 and 5 critic steps per G step, Adam (lr 2e-4 for D, 2e-3 for G, β1 0.5):
@@ -45,7 +45,7 @@ class BlendingGAN(Pix2Pix, WGAN):
     Args:
         generator, discriminator: ``conf/net`` configs (`lit_gans.networks.BlendingGenerator`, `BlendingCritic`);
             the critic's ``in_channels`` is set here (the output's channels: it sees one image, not a pair).
-        l2_weight: λ of eq. (2), the authors' 0.999; 1 is the encoder-decoder with L2 alone (D takes no steps and G
+        l2_weight: λ of the blending loss, the authors' 0.999; 1 is the encoder-decoder with L2 alone (D takes no steps and G
             one per batch).
         clip_value, n_critic_warmup: WGAN's (`lit_gans.models.wgan.WGAN`); the authors clip at 0.01 and, from the
             WGAN code they build on, train the critic 100 times per G step for the first 25 G steps and every 500th.
@@ -63,7 +63,7 @@ class BlendingGAN(Pix2Pix, WGAN):
                  l2_weight: float = 0.999, **kwargs: Any) -> None:
         super(Pix2Pix, self).__init__(generator, discriminator, *args, **kwargs)  # WGAN's, then the skeleton's
         if not 0 <= l2_weight <= 1:
-            raise ValueError(f"model.l2_weight (λ of eq. 2) must be in [0, 1], got {l2_weight} (the authors: 0.999).")
+            raise ValueError(f"model.l2_weight (λ of the blending loss) must be in [0, 1], got {l2_weight} (the authors: 0.999).")
         if self.objective.gp_weight > 0:
             raise ValueError("the blending GAN's critic step applies no gradient penalty (the authors clip weights); "
                              "use loss=wasserstein (model.clip_value=0.01).")
@@ -144,7 +144,7 @@ class BlendingGAN(Pix2Pix, WGAN):
         return loss, logs
 
     def generator_step(self, state: BatchState) -> tuple[Tensor, Logs]:
-        """λ‖y − G(x)‖² + (1 − λ) L_adv(D(G(x))) (eq. 2), D as just updated."""
+        """λ‖y − G(x)‖² + (1 − λ) L_adv(D(G(x))) (Section 3.1), D as just updated."""
         real, l2_weight = state.real, self.hparams.l2_weight
         fake = self.generator(real.a)
         l2 = l2_blending_loss(fake, real.b)

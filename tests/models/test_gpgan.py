@@ -1,4 +1,4 @@
-"""GP-GAN's blending GAN: the loss of eq. 2 by hand, which networks each step moves, the critic's clipping and
+"""GP-GAN's blending GAN: the blending loss by hand, which networks each step moves, the critic's clipping and
 n_critic schedule, exact resume, GP-GAN's high-resolution blend through the model, clear errors, and a short
 learning run on the offline photo composites."""
 
@@ -60,7 +60,7 @@ def test_the_loss_terms_by_hand() -> None:
         blending_gan_loss(torch.tensor(1.0), torch.tensor(1.0), 1.5)
 
 
-def test_step_losses_are_eq_2_and_the_wgan_critic() -> None:
+def test_step_losses_are_the_blending_loss_and_the_wgan_critic() -> None:
     torch.manual_seed(0)
     model = blending_gan()
     real = pairs(3)
