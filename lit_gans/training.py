@@ -36,7 +36,7 @@ def instantiate_datamodule(cfg: DictConfig) -> L.LightningDataModule:
 # what to suggest for each kind of batch a model trains on (check_batch_kind)
 DATA_OF_KIND = {
     "images": "an image data set (data=mnist, data=cifar10, data=image_folder, ...)",
-    "paired": "paired data: data=mnist_edges (built in) or data=paired data.root=<folder with train/ val/ test/>",
+    "paired": "paired data: data=mnist_edges (built in), data=photo_composites (GP-GAN's blending pairs, built in) or data=paired data.root=<folder with train/ val/ test/>",
     "unpaired": "unpaired data: data=mnist_mnistm (built in) or data=unpaired data.root=<folder with trainA/ trainB/ "
                 "testA/ testB/>",
 }

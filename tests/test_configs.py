@@ -106,7 +106,7 @@ def test_a_translation_model_on_image_data_is_refused_naming_the_fix(compose_cfg
 DEFAULT_METRICS = {"mnist": "mnist", "cifar10": "inception", "ring8": "modes", "grid25": "modes", "mog1d": "modes", "fgan_mixture": "modes",
                    "stacked_mnist": "stacked_mnist", "fashion_mnist": None, "image_folder": None,
                    "parallel_lines": None, "paired": None, "mnist_edges": None, "unpaired": None, "mnist_mnistm": None,
-                   "text_embeddings": None}
+                   "text_embeddings": None, "photo_composites": None, "blending_folder": None}
 METRICS_DATA = {"mnist": "mnist", "inception": "cifar10", "modes": "ring8", "stacked_mnist": "stacked_mnist"}
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from omegaconf import DictConfig
 from torch.testing import assert_close
 
-from helpers import CONF, ROOT, batch_kind, config_names, needs_mnist
+from helpers import BUILT_IN_DATA, CONF, ROOT, batch_kind, config_names, needs_mnist
 from lit_gans.models import AdversarialModule
 from lit_gans.models.infogan import Codes
 from lit_gans.sampling import generate, load_model, sample_arrays, slerp, to_uint8_nhwc
@@ -121,8 +121,10 @@ def test_conditional_models_sample_a_row_per_class(compose_cfg: Compose, tmp_pat
 
 # ----- exports carry their conditions (issue 16, item 3) ------------------------------------------------------
 def built(compose_cfg: Compose, name: str) -> AdversarialModule:
-    """model=<name> with its initial weights, in eval mode as sample.py loads it."""
-    return instantiate(compose_cfg(f"model={name}").model, _recursive_=False).eval()
+    """model=<name> with its initial weights, in eval mode as sample.py loads it; on its built-in data (MNIST for
+    the image models; translation models on theirs: GP-GAN's blending GAN takes sides that are powers of two)."""
+    data = BUILT_IN_DATA[batch_kind("model", name)]
+    return instantiate(compose_cfg(f"model={name}", f"data={data}").model, _recursive_=False).eval()
 
 
 def seeded(seed: int = 0) -> torch.Generator:

@@ -1,8 +1,10 @@
 """Data modules: torchvision image sets, Stacked MNIST, folders of images, toy Gaussian mixtures, paired
 image-to-image sets (the pix2pix folder layout, MNIST edges -> digits) and unpaired ones (the CycleGAN folder
-layout, MNIST <-> MNIST-M) and images with precomputed text embeddings (StackGAN's CUB / Oxford-102 layout)."""
+layout, MNIST <-> MNIST-M), images with precomputed text embeddings (StackGAN's CUB / Oxford-102 layout), and
+GP-GAN's blending pairs (photo composites offline, scene folders)."""
 
 from lit_gans.data.batched import BatchedTensorDataset
+from lit_gans.data.composites import BlendingFolderDataModule, PhotoCompositesDataModule
 from lit_gans.data.errors import DatasetNotFoundError
 from lit_gans.data.image_folder import ImageFolderDataModule
 from lit_gans.data.images import TorchvisionDataModule
@@ -28,6 +30,7 @@ __all__ = [
     "ParallelLine",
     "TOY_DISTRIBUTIONS",
     "BatchedTensorDataset",
+    "BlendingFolderDataModule",
     "DatasetNotFoundError",
     "GaussianMixture",
     "GaussianMixture1D",
@@ -38,6 +41,7 @@ __all__ = [
     "MixturePairsDataModule",
     "Paired",
     "PairedDataModule",
+    "PhotoCompositesDataModule",
     "Ring",
     "StackedMNISTDataModule",
     "TextEmbeddingFolderDataModule",

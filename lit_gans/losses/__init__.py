@@ -47,7 +47,7 @@ from lit_gans.losses.mode_regularized import (
 )
 from lit_gans.losses.objective import Objective
 from lit_gans.losses.r1 import r1_penalty
-from lit_gans.losses.translation import halved, l1_translation_loss
+from lit_gans.losses.translation import blending_gan_loss, halved, l1_translation_loss, l2_blending_loss
 from lit_gans.losses.wasserstein import (
     em_estimate,
     gradient_penalty,
@@ -58,6 +58,8 @@ from lit_gans.losses.wasserstein import (
 __all__ = [
     "halved",
     "l1_translation_loss",
+    "l2_blending_loss",
+    "blending_gan_loss",
     "DIVERGENCES",
     "DISTANCES",
     "FDivergence",

@@ -11,6 +11,7 @@ from lit_gans.models.dualgan import DualGAN
 from lit_gans.models.energy import BEGAN, EBGAN
 from lit_gans.models.fgan import FGAN
 from lit_gans.models.gan import DCGAN, GAN
+from lit_gans.models.gpgan import BlendingGAN
 from lit_gans.models.infogan import InfoGAN
 from lit_gans.models.lapgan import LAPGAN
 from lit_gans.models.mrgan import MDGAN, MRGAN
@@ -22,7 +23,7 @@ from lit_gans.models.vaegan import VAEGAN
 from lit_gans.models.wgan import WGAN, WGANGP
 
 __all__ = [
-    "ACGAN", "AdversarialModule", "ALAE", "ALI", "BEGAN", "BiGAN", "CGAN", "CramerGAN", "CycleGAN", "DCGAN",
-    "DiscoGAN", "DualGAN", "EBGAN", "FGAN", "GAN", "InfoGAN", "LAPGAN", "MDGAN", "MRGAN", "Pix2Pix", "StackGAN",
-    "TranslationGAN", "UnrolledGAN", "VAE", "VAEGAN", "WGAN", "WGANGP",
+    "ACGAN", "AdversarialModule", "ALAE", "ALI", "BEGAN", "BiGAN", "BlendingGAN", "CGAN", "CramerGAN", "CycleGAN",
+    "DCGAN", "DiscoGAN", "DualGAN", "EBGAN", "FGAN", "GAN", "InfoGAN", "LAPGAN", "MDGAN", "MRGAN", "Pix2Pix",
+    "StackGAN", "TranslationGAN", "UnrolledGAN", "VAE", "VAEGAN", "WGAN", "WGANGP",
 ]

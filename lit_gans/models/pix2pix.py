@@ -92,6 +92,10 @@ class Pix2Pix(AdversarialModule):
             raise ValueError("pix2pix updates D and G once per batch (the authors' code); set model.n_critic=1.")
         if lambda_l1 < 0 or lambda_gan < 0 or lambda_l1 + lambda_gan == 0:
             raise ValueError(f"model.lambda_l1={lambda_l1} and model.lambda_gan={lambda_gan} must be >= 0, not both 0.")
+        self.init_validation_metrics()
+
+    def init_validation_metrics(self) -> None:
+        """The validation metrics against the paired targets (`validation_step`); GP-GAN's blending GAN shares them."""
         self.val_l1 = MeanMetric()
         # per-image PSNR, averaged (dim: one value per image; its states are all-gathered under DDP)
         self.val_psnr = PeakSignalNoiseRatio(data_range=DATA_RANGE, dim=(1, 2, 3))

@@ -6,6 +6,7 @@ from lit_gans.networks.autoencoder import ConvAutoencoder, MLPAutoencoder
 from lit_gans.networks.dae import CodeDAE
 from lit_gans.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from lit_gans.networks.discogan import DiscoGANDiscriminator, DiscoGANGenerator
+from lit_gans.networks.gpgan import BlendingCritic, BlendingGenerator
 from lit_gans.networks.encoder import ConvEncoder, JointDiscriminator, MLPEncoder
 from lit_gans.networks.improved import MinibatchDiscrimination, VirtualBatchNorm, VirtualBatchNormGenerator, reference_pass
 from lit_gans.networks.infogan import InfoGANDiscriminator, InfoGANGenerator
@@ -30,6 +31,8 @@ from lit_gans.networks.stackgan import (
 from lit_gans.networks.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
 
 __all__ = [
+    "BlendingCritic",
+    "BlendingGenerator",
     "MappedGenerator",
     "MappingNetwork",
     "PixelNorm",
