@@ -158,7 +158,7 @@ def train_encoder(space: LatentSpace, steps: int = 2000, batch_size: int = 64, l
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         if log_every and (i + 1) % log_every == 0:
             print(f"encoder step {i + 1}/{steps}: loss {sum(losses[-log_every:]) / log_every:.4f}", flush=True)
     return encoder.eval(), losses
