@@ -17,7 +17,8 @@ what warping the photo forward needs) is solved in two alternating parts:
   of σ_c‖∇A‖² (A varies slowly); with a large window A is one global map. This closed form is exact for a global
   A and is solved in torch.
 
-The photo is then advanced frame by frame: photo_{t+1}(x) = A_t(x) · [photo_t(x + flow_t(x)); 1].
+The photo is then advanced frame by frame, photo_{t+1}(x) = A_t(x) · [photo_t(x + flow_t(x)); 1], the flows
+composed so that each output frame samples the photo once (`transfer`).
 """
 
 from dataclasses import dataclass
@@ -113,11 +114,27 @@ def estimate_flow(frame: Tensor, next_frame: Tensor, rounds: int = 3, color_sigm
     return Flow(motion, color)
 
 
+def compose(affine: Tensor, inner: Tensor) -> Tensor:
+    """Per-pixel affine maps (H, W, C, C + 1): x -> affine · [inner · [x; 1]; 1]."""
+    lin, off = affine[..., :-1], affine[..., -1:]
+    return torch.cat([lin @ inner[..., :-1], lin @ inner[..., -1:] + off], dim=-1)
+
+
 def transfer(photo: Tensor, sequence: Tensor, **options: float) -> Tensor:
     """The photo (C, H, W) carried along ``sequence`` (T, C, H, W), e.g. G(z0) -> G(z1): (T, C, H, W), frame 0 the
-    photo itself. ``options`` go to `estimate_flow`."""
+    photo itself. ``options`` go to `estimate_flow`.
+
+    The frame-to-frame flows are composed, so each output samples the photo once (resampling frame after frame
+    would blur it T times): with photo_k(x) = C_k(x) · [photo(x + M_k(x)); 1], the step k -> k+1 of motion m and
+    colour A gives M_{k+1}(x) = m(x) + M_k(x + m(x)) and C_{k+1}(x) = A(x) ∘ C_k(x + m(x))."""
+    c, h, w = photo.shape
+    motion = torch.zeros(2, h, w, dtype=photo.dtype)
+    color = torch.eye(c, c + 1, dtype=photo.dtype).expand(h, w, -1, -1).contiguous()
     frames = [photo]
     for a, b in zip(sequence[:-1], sequence[1:]):
-        flow = estimate_flow(a, b, **options)
-        frames.append(apply_color(warp(frames[-1], flow.motion), flow.color).clamp(-1, 1))
+        step = estimate_flow(a, b, **options)
+        motion = step.motion + warp(motion, step.motion)
+        moved = warp(color.reshape(h, w, -1).permute(2, 0, 1), step.motion).permute(1, 2, 0).reshape(h, w, c, c + 1)
+        color = compose(step.color, moved)
+        frames.append(apply_color(warp(photo, motion), color).clamp(-1, 1))
     return torch.stack(frames)

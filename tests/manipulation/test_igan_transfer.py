@@ -51,3 +51,14 @@ def test_warp_reads_the_displaced_pixel() -> None:
     motion = torch.zeros(2, 5, 5)
     motion[1] = 1.0  # read one column to the right
     assert_close(warp(image, motion)[0, :, :4], image[0, :, 1:])
+
+
+def test_composed_flows_carry_the_photo_over_several_frames() -> None:
+    """Two steps of one-pixel shifts and a gain: the last frame is the photo moved two pixels with both gains."""
+    generated = _texture(1, 40, seed=3)
+    photo = _texture(1, 40, seed=4)
+    one = torch.roll(generated, (1, 0), (1, 2)) * 0.8 + 0.1
+    two = torch.roll(one, (1, 0), (1, 2)) * 0.8 + 0.1
+    frames = transfer(photo, torch.stack([generated, one, two]))
+    expected = torch.roll(photo, (2, 0), (1, 2)) * 0.64 + 0.18
+    assert (frames[2] - expected)[:, 8:-8, 8:-8].abs().mean() < 0.02
