@@ -11,7 +11,9 @@ from lit_gans.manipulation.editing import (
     Warp,
     brush,
     constraint_energy,
+    drag,
     edit,
+    sketch_stroke,
     stroke_region,
 )
 from lit_gans.manipulation.features import BackboneFeatures, MNISTFeatures, feature_network
@@ -31,7 +33,7 @@ from lit_gans.manipulation.transfer import Flow, estimate_color, estimate_flow, 
 
 __all__ = [
     "BackboneFeatures", "ColorStroke", "EditResult", "EditSettings", "Editor", "Flow", "LatentSpace", "METHODS",
-    "MNISTFeatures", "Projection", "ProjectionEncoder", "SketchStroke", "Warp", "brush", "constraint_energy", "edit",
+    "MNISTFeatures", "Projection", "ProjectionEncoder", "SketchStroke", "Warp", "brush", "constraint_energy", "drag", "edit", "sketch_stroke",
     "encode", "estimate_color", "estimate_flow", "feature_network", "load_encoder", "optimize", "project",
     "save_encoder", "stroke_region", "train_encoder", "transfer",
 ]

@@ -181,3 +181,23 @@ def brush(shape: tuple[int, int], points: Sequence[tuple[float, float]], radius:
         mask = torch.maximum(mask, (dist <= radius).float())
     return mask
 
+
+
+def sketch_stroke(shape: tuple[int, int, int], points: Sequence[tuple[float, float]], radius: float = 1.0,
+                  margin: int = 2, ink: float = 1.0, paper: float = -1.0, weight: float = 0.2) -> SketchStroke:
+    """A pen stroke through ``points`` on a (C, H, W) canvas: the strokes in ``ink`` on ``paper`` (MNIST: white on
+    black), compared within ``margin`` pixels of the stroke."""
+    c, h, w = shape
+    strokes = brush((h, w), points, radius)
+    image = torch.where(strokes > 0, torch.tensor(ink), torch.tensor(paper)).expand(c, h, w).clone()
+    return SketchStroke(stroke_region(strokes, margin), image, weight)
+
+
+def drag(reference: Tensor, start: tuple[int, int], end: tuple[int, int], radius: int = 3) -> Warp:
+    """A warp from a mouse drag: the square of half-side ``radius`` around ``start`` (row, col) in ``reference``
+    (C, H, W) moved to ``end``."""
+    h, w = reference.shape[-2:]
+    mask = torch.zeros(h, w)
+    r, c = int(start[0]), int(start[1])
+    mask[max(r - radius, 0):r + radius + 1, max(c - radius, 0):c + radius + 1] = 1.0
+    return Warp(mask, reference.detach(), (int(end[0]) - r, int(end[1]) - c))

@@ -79,3 +79,17 @@ def test_sketch_and_warp_constraints_are_met_by_their_own_image(space: LatentSpa
 
     target = shift_image(image, 3, -2)
     assert_close(moved.energy(target[None]), torch.zeros(1))
+
+
+def test_ui_helpers_build_strokes_and_drags() -> None:
+    from lit_gans.manipulation import drag, sketch_stroke
+
+    pen = sketch_stroke((1, 28, 28), [(5, 5), (5, 15)], radius=0.5, margin=1)
+    assert pen.sketch[0, 5, 5:16].eq(1).all() and pen.sketch[0, 10].eq(-1).all() and pen.mask.sum() == 3 * 13
+    assert_close(pen.energy(pen.sketch[None]), torch.zeros(1))
+    reference = torch.rand(1, 28, 28)
+    move = drag(reference, (10, 10), (12, 7), radius=2)
+    assert move.shift == (2, -3) and move.mask.sum() == 25
+    from lit_gans.manipulation.energies import shift_image
+
+    assert_close(move.energy(shift_image(reference, 2, -3)[None]), torch.zeros(1))
