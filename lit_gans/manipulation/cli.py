@@ -88,6 +88,7 @@ def run_projection(model: Any, cfg: Any, x: Tensor) -> tuple[Projection, LatentS
     space = latent_space(model, cfg)
     x = space.check_images(x)
     features = feature_network(cfg.feature, space.image_shape, cfg.get("feature_weights"), cfg.get("feature_arch", "alexnet"))
+    features = features.to(space.device) if features is not None else None
     weight = cfg.feature_weight if features is not None else 0.0
     options = dict(solver=cfg.solver, steps=cfg.steps, restarts=cfg.restarts, features=features, feature_weight=weight,
                    lr=cfg.get("lr", 0.1), generator=torch.Generator().manual_seed(cfg.seed))

@@ -102,6 +102,7 @@ def estimate_flow(frame: Tensor, next_frame: Tensor, rounds: int = 3, color_sigm
     ``attachment`` / ``tightness`` are TV-L1's data weight and coupling (scikit-image's defaults are 15 and 0.3)."""
     from skimage.registration import optical_flow_tvl1
 
+    frame, next_frame = frame.detach().cpu(), next_frame.detach().cpu()  # scikit-image works on CPU arrays
     corrected = frame
     motion = torch.zeros(2, *frame.shape[-2:], dtype=frame.dtype)
     color = torch.eye(frame.shape[0], frame.shape[0] + 1, dtype=frame.dtype).expand(*frame.shape[-2:], -1, -1)
@@ -127,6 +128,7 @@ def transfer(photo: Tensor, sequence: Tensor, **options: float) -> Tensor:
     The frame-to-frame flows are composed, so each output samples the photo once (resampling frame after frame
     would blur it T times): with photo_k(x) = C_k(x) · [photo(x + M_k(x)); 1], the step k -> k+1 of motion m and
     colour A gives M_{k+1}(x) = m(x) + M_k(x + m(x)) and C_{k+1}(x) = A(x) ∘ C_k(x + m(x))."""
+    photo, sequence = photo.detach().cpu(), sequence.detach().cpu()  # the flow is solved on the CPU (scikit-image)
     c, h, w = photo.shape
     motion = torch.zeros(2, h, w, dtype=photo.dtype)
     color = torch.eye(c, c + 1, dtype=photo.dtype).expand(h, w, -1, -1).contiguous()
