@@ -59,7 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder-batch", type=int, default=64)
     parser.add_argument("--edits", type=int, default=30, help="edits of each kind")
     parser.add_argument("--tolerance", type=float, default=0.25)
-    parser.add_argument("--lambda-s", type=float, default=EditSettings.lambda_s)
+    parser.add_argument("--lambda-s", type=float, nargs="+", default=[EditSettings.lambda_s],
+                        help="one row of edits per value")
+    parser.add_argument("--edits-only", action="store_true", help="skip projection; edits start from prior draws")
     parser.add_argument("--quick", action="store_true", help="8 digits, 20 steps, 50 encoder steps, 4 edits")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
@@ -97,9 +99,9 @@ def projection_rows(space: LatentSpace, x: torch.Tensor, args: argparse.Namespac
     return rows, hybrid_z
 
 
-def edit_rows(space: LatentSpace, z0s: torch.Tensor, args: argparse.Namespace) -> list[dict]:
-    gen = torch.Generator().manual_seed(args.seed + 1)
-    settings = EditSettings(lambda_s=args.lambda_s, **({"iterations": 10, "candidates": 8, "keep": 4} if args.quick else {}))
+def edit_rows(space: LatentSpace, z0s: torch.Tensor, args: argparse.Namespace, lambda_s: float) -> list[dict]:
+    gen = torch.Generator().manual_seed(args.seed + 1)  # the same edits for every λ_s
+    settings = EditSettings(lambda_s=lambda_s, **({"iterations": 10, "candidates": 8, "keep": 4} if args.quick else {}))
     rows = []
     for kind in ("paint white", "erase black", "warp"):
         met, before, after, seconds, live = 0, [], [], [], []
@@ -128,7 +130,7 @@ def edit_rows(space: LatentSpace, z0s: torch.Tensor, args: argparse.Namespace) -
             after.append(e1)
             met += e1 < args.tolerance
         n = max(args.edits, 1)
-        rows.append({"edit": kind, "met": met / n, "energy_before": sum(before) / n, "energy_after": sum(after) / n,
+        rows.append({"edit": kind, "lambda_s": lambda_s, "met": met / n, "energy_before": sum(before) / n, "energy_after": sum(after) / n,
                      "seconds_per_edit": sum(seconds) / n, "seconds_per_live_step": sum(live) / n})
         print(rows[-1], flush=True)
     return rows
@@ -141,32 +143,36 @@ def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     model = load_model(args.ckpt)
     space = LatentSpace(model)
-    x = test_digits(args.images)
-    projections, hybrid_z = projection_rows(space, x, args)
-    edits = edit_rows(space, hybrid_z, args)
+    if args.edits_only:
+        projections, z0s = [], space.sample(args.edits, generator=torch.Generator().manual_seed(args.seed))
+    else:
+        projections, z0s = projection_rows(space, test_digits(args.images), args)
+    edits = [row for lambda_s in args.lambda_s for row in edit_rows(space, z0s, args, lambda_s)]
     result = {"settings": f"{Path(args.ckpt)}; {args.images} MNIST test digits, L-BFGS {args.steps} it. x "
                           f"{args.restarts} starts, λ_f {args.feature_weight}, P {args.encoder_steps} steps; "
-                          f"{args.edits} edits per kind, λ_s {args.lambda_s}, tolerance {args.tolerance}; "
+                          f"{args.edits} edits per kind from {'prior draws' if args.edits_only else 'the hybrid projections'}, "
+                          f"tolerance {args.tolerance}; "
                           f"{torch.get_num_threads()} thread(s)",
               "projection": projections, "edits": edits}
     out = out_dir("projection" + ("_quick" if args.quick else ""))
-    (out / "projection.json").write_text(json.dumps(result, indent=1))
+    (out / ("edits.json" if args.edits_only else "projection.json")).write_text(json.dumps(result, indent=1))
     print(table(result))
     return result
 
 
 def table(result: dict) -> str:
-    lines = [f"iGAN projection and editing on MNIST ({result['settings']})", "",
-             "| projection | MSE (mean) | MSE (median) | PSNR dB | s / image |", "|---|---|---|---|---|"]
+    lines = [f"iGAN projection and editing on MNIST ({result['settings']})", ""]
+    if result["projection"]:
+        lines += ["| projection | MSE (mean) | MSE (median) | PSNR dB | s / image |", "|---|---|---|---|---|"]
     for r in result["projection"]:
         if "mse" in r:
             lines.append(f"| {r['method']} | {r['mse']:.4f} | {r['mse_median']:.4f} | {r['psnr']:.2f} | "
                          f"{r['seconds_per_image']:.2f} |")
         else:
             lines.append(f"| {r['method']} | {r['minutes']:.1f} min, final loss {r['final_loss']:.4f} | | | |")
-    lines += ["", "| edit | met | energy before | energy after | s / edit | s / live step |", "|---|---|---|---|---|---|"]
+    lines += ["", "| edit | λ_s | met | energy before | energy after | s / edit | s / live step |", "|---|---|---|---|---|---|---|"]
     for r in result["edits"]:
-        lines.append(f"| {r['edit']} | {100 * r['met']:.0f} % | {r['energy_before']:.3f} | {r['energy_after']:.3f} | "
+        lines.append(f"| {r['edit']} | {r['lambda_s']:g} | {100 * r['met']:.0f} % | {r['energy_before']:.3f} | {r['energy_after']:.3f} | "
                      f"{r['seconds_per_edit']:.2f} | {r['seconds_per_live_step']:.3f} |")
     lines += ["", "Zhu et al. 2016 compare the three projections on shoes / handbags / churches / outdoor photos "
               "(64 px, DCGAN, AlexNet conv4 features); those numbers are not in our reference notes "
