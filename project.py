@@ -14,7 +14,8 @@
     resize=true          resize inputs of another size (else an error names the file); convert=true: grey <-> RGB
 
 Writes to ``out`` (default <run>/projections/): ``grid.png`` (each row of inputs above its projections),
-``images/<name>.png`` per image, and ``projections.npz`` (z (N, d), images (N, H, W, C) uint8, mse (N,)); prints each
+``images/<name>.png`` per image, and ``projections.npz`` (z (N, d), images (N, H, W, C) uint8, mse (N,), and with label=null the class
+found for each image, labels (N,)); prints each
 image's reconstruction MSE and PSNR. The checkpoint is read as data (lit_gans.checkpoints' allow-list).
 """
 
@@ -49,7 +50,8 @@ def main(cfg: DictConfig) -> Path:
         write_image(image, out / "images" / f"{path.stem}.png")
     np.savez_compressed(out / "projections.npz", z=result.z.cpu().numpy().astype(np.float32),
                         images=to_uint8_nhwc(result.images.cpu()).numpy(), mse=result.mse.cpu().numpy(),
-                        files=np.array([str(f) for f in files]))
+                        files=np.array([str(f) for f in files]),
+                        **({"labels": result.labels.numpy()} if result.labels is not None else {}))
     print(summary([f.name for f in files], result))
     print(out)
     return out

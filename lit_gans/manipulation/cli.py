@@ -116,10 +116,11 @@ def run_projection(model: Any, cfg: Any, x: Tensor) -> tuple[Projection, LatentS
 
 
 def summary(names: list[str], result: Projection) -> str:
-    rows = [f"{'image':<30} {'MSE':>9} {'PSNR dB':>8}" + ("  label" if hasattr(result, "labels") else "")]
+    searched = result.labels is not None
+    rows = [f"{'image':<30} {'MSE':>9} {'PSNR dB':>8}" + ("  label" if searched else "")]
     for i, name in enumerate(names):
         rows.append(f"{name[-30:]:<30} {float(result.mse[i]):9.5f} {float(psnr(result.mse[i])):8.2f}"
-                    + (f"  {int(result.labels[i])}" if hasattr(result, "labels") else ""))
+                    + (f"  {int(result.labels[i])}" if searched else ""))
     rows.append(f"{'mean':<30} {float(result.mse.mean()):9.5f} {float(psnr(result.mse).mean()):8.2f}   "
                 f"({result.seconds / max(len(names), 1):.2f} s per image)")
     return "\n".join(rows)

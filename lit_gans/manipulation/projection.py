@@ -35,6 +35,7 @@ class Projection:
     mse: Tensor
     seconds: float = 0.0
     history: list[float] = field(default_factory=list)  # mean loss per iteration (optimisation)
+    labels: Tensor | None = None  # the class each image was projected under, when classes were searched
 
 
 def _finish(space: LatentSpace, x: Tensor, z: Tensor, features: nn.Module | None, feature_weight: float,
