@@ -96,3 +96,15 @@ def test_a_conditional_model_without_a_label_tries_every_class(compose_cfg, one_
     assert result.labels.tolist() == [7, 7] and result.mse.max() < 1e-3
     with pytest.raises(ValueError, match="label=null tries every class, which only method=optimize can"):
         run_projection(model, project_cfg("ckpt_path=unused", "image=unused", "method=hybrid"), x)
+
+
+def test_infogan_codes_come_from_the_command_line(compose_cfg, one_thread) -> None:
+    from igan_helpers import tiny_model
+
+    from lit_gans.manipulation.cli import default_encoder_path, latent_space
+
+    model = tiny_model(compose_cfg, "model=infogan")
+    space = latent_space(model, project_cfg("ckpt_path=/r/checkpoints/last.ckpt", "image=x", "codes=[[3],[0.5,0]]"))
+    assert space.describe() == "codes [3] / [0.5, 0.0]"
+    assert default_encoder_path("/r/checkpoints/last.ckpt", space).name == "encoder_last_codes3_0.5-0.pt"
+    assert latent_space(model, project_cfg("ckpt_path=x", "image=x")).describe() == "codes [0] / [0.0, 0.0]"
