@@ -135,7 +135,15 @@ def _translate(ckpt: Path) -> Any:
     return app("translate")(cfg("translate", f"ckpt_path={ckpt}", f"input={ckpt.parent}", f"out={ckpt.parent / 'out'}"))
 
 
-ENTRY_POINTS = ["sample", "evaluate", "encode", "translate", "train_resume", "load_from_checkpoint"]
+def _project(ckpt: Path) -> Any:
+    """project.py's main on ``ckpt`` (refused before any image is read or model built)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "manipulation"))
+    from test_project_cli import project_app, project_cfg
+
+    return project_app()(project_cfg(f"ckpt_path={ckpt}", f"image={ckpt.parent}", f"out={ckpt.parent / 'out'}"))
+
+
+ENTRY_POINTS = ["sample", "evaluate", "encode", "translate", "project", "train_resume", "load_from_checkpoint"]
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -151,6 +159,7 @@ def test_crafted_checkpoint_is_refused_naming_the_key_and_runs_nothing(
         "evaluate": lambda: _evaluate(ckpt),
         "encode": lambda: _encode(ckpt),
         "translate": lambda: _translate(ckpt),
+        "project": lambda: _project(ckpt),
         "train_resume": lambda: train(compose_cfg(*TOY, f"ckpt_path={ckpt}")),
         "load_from_checkpoint": lambda: WGANGP.load_from_checkpoint(ckpt),
     }[entry]
