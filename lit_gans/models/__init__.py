@@ -16,6 +16,8 @@ from lit_gans.models.infogan import InfoGAN
 from lit_gans.models.lapgan import LAPGAN
 from lit_gans.models.mrgan import MDGAN, MRGAN
 from lit_gans.models.pix2pix import Pix2Pix
+from lit_gans.models.ppgn import PPGNDAE
+from lit_gans.models.ppgn_joint import PPGNJoint
 from lit_gans.models.stackgan import StackGAN
 from lit_gans.models.unrolled import UnrolledGAN
 from lit_gans.models.vae import VAE
@@ -25,5 +27,5 @@ from lit_gans.models.wgan import WGAN, WGANGP
 __all__ = [
     "ACGAN", "AdversarialModule", "ALAE", "ALI", "BEGAN", "BiGAN", "BlendingGAN", "CGAN", "CramerGAN", "CycleGAN",
     "DCGAN", "DiscoGAN", "DualGAN", "EBGAN", "FGAN", "GAN", "InfoGAN", "LAPGAN", "MDGAN", "MRGAN", "Pix2Pix",
-    "StackGAN", "TranslationGAN", "UnrolledGAN", "VAE", "VAEGAN", "WGAN", "WGANGP",
+    "PPGNDAE", "PPGNJoint", "StackGAN", "TranslationGAN", "UnrolledGAN", "VAE", "VAEGAN", "WGAN", "WGANGP",
 ]
