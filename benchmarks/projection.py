@@ -148,10 +148,10 @@ def run(args: argparse.Namespace) -> dict:
     else:
         projections, z0s = projection_rows(space, test_digits(args.images), args)
     edits = [row for lambda_s in args.lambda_s for row in edit_rows(space, z0s, args, lambda_s)]
-    result = {"settings": f"{Path(args.ckpt)}; {args.images} MNIST test digits, L-BFGS {args.steps} it. x "
-                          f"{args.restarts} starts, λ_f {args.feature_weight}, P {args.encoder_steps} steps; "
-                          f"{args.edits} edits per kind from {'prior draws' if args.edits_only else 'the hybrid projections'}, "
-                          f"tolerance {args.tolerance}; "
+    projected = "" if args.edits_only else (f"{args.images} MNIST test digits, L-BFGS {args.steps} it. x {args.restarts} "
+                                            f"starts, λ_f {args.feature_weight}, P {args.encoder_steps} steps; ")
+    result = {"settings": f"{Path(args.ckpt)}; {projected}{args.edits} edits per kind from "
+                          f"{'prior draws' if args.edits_only else 'the hybrid projections'}, tolerance {args.tolerance}; "
                           f"{torch.get_num_threads()} thread(s)",
               "projection": projections, "edits": edits}
     out = out_dir("projection" + ("_quick" if args.quick else ""))
@@ -172,7 +172,7 @@ def table(result: dict) -> str:
             lines.append(f"| {r['method']} | {r['minutes']:.1f} min, final loss {r['final_loss']:.4f} | | | |")
     lines += ["", "| edit | λ_s | met | energy before | energy after | s / edit | s / live step |", "|---|---|---|---|---|---|---|"]
     for r in result["edits"]:
-        lines.append(f"| {r['edit']} | {r['lambda_s']:g} | {100 * r['met']:.0f} % | {r['energy_before']:.3f} | {r['energy_after']:.3f} | "
+        lines.append(f"| {r['edit']} | {r.get('lambda_s', EditSettings.lambda_s):g} | {100 * r['met']:.0f} % | {r['energy_before']:.3f} | {r['energy_after']:.3f} | "
                      f"{r['seconds_per_edit']:.2f} | {r['seconds_per_live_step']:.3f} |")
     lines += ["", "Zhu et al. 2016 compare the three projections on shoes / handbags / churches / outdoor photos "
               "(64 px, DCGAN, AlexNet conv4 features); those numbers are not in our reference notes "
