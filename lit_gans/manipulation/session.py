@@ -52,7 +52,6 @@ class Session:
         space: G with its conditions (label / InfoGAN codes), from a checkpoint.
         settings: the editor's (the authors' 32 candidates, 25 Adam iterations, the best 16 kept).
         live_iterations: Adam steps per "move" event (1: the cheapest live preview).
-        live_candidates: candidates optimised while drawing (the rest rejoin at "end"); fewer = faster preview.
         frames: interpolation frames for the slider.
         encoder: P for "hybrid" projection of uploads (None: "optimize", L-BFGS from `restarts` prior draws).
         features, feature_weight: the feature term of the projection loss (`features.feature_network`).
