@@ -66,7 +66,8 @@ def server(compose_cfg, one_thread, tmp_path: Path):
     port = free_port()
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("app", overrides=[f"ckpt_path={ckpt}", f"port={port}", "candidates=8", "keep=8"])
+        cfg = compose("app", overrides=[f"ckpt_path={ckpt}", f"port={port}", "candidates=8", "keep=8",
+                                             "projection_steps=20", "restarts=1"])
     GlobalHydra.instance().clear()
     server = uvicorn.Server(uvicorn.Config(create_app(build_session(cfg)), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -133,6 +134,19 @@ def test_a_mouse_stroke_edits_the_image_and_the_slider_interpolates(server: str,
             assert first != last and middle not in (first, last)
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(artifacts / "igan_app.png"))
+
+            # a candidate clicked is shown; an uploaded photo is projected and becomes the start
+            page.locator("#candidates img").nth(2).click()
+            page.wait_for_function("igan.last.picked === 2")
+            photo = tmp_path / "photo.png"
+            from PIL import Image
+
+            Image.new("RGB", (56, 56), (255, 255, 255)).save(photo)
+            page.locator("#photo").set_input_files(str(photo))
+            page.locator("#project").click()
+            page.wait_for_function("igan.last.photo !== null && igan.last.constraints === 0", timeout=60_000)
+            assert page.evaluate("igan.last.info.method") == "optimize"
+            assert page.locator("#photo_box").is_visible()
         finally:
             browser.close()
     assert (artifacts / "igan_app.png").stat().st_size > 1000
