@@ -91,6 +91,8 @@ def test_a_mouse_stroke_edits_the_image_and_the_slider_interpolates(server: str,
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1040, "height": 450})
+            errors: list[str] = []
+            page.on("pageerror", lambda err: errors.append(str(err)))  # any uncaught JavaScript error fails the test
             page.goto(server)
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             page.wait_for_function("document.getElementById('current').complete")
@@ -147,6 +149,7 @@ def test_a_mouse_stroke_edits_the_image_and_the_slider_interpolates(server: str,
             page.wait_for_function("igan.last.photo !== null && igan.last.constraints === 0", timeout=60_000)
             assert page.evaluate("igan.last.info.method") == "optimize"
             assert page.locator("#photo_box").is_visible()
+            assert not errors, errors
         finally:
             browser.close()
     assert (artifacts / "igan_app.png").stat().st_size > 1000
