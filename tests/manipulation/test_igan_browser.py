@@ -5,13 +5,16 @@ the edited one, and a screenshot is kept (``$LIT_GANS_ARTIFACTS/igan_app.png``, 
 Marked ``browser``; skipped when Chromium or the app extra (``pip install -e ".[app]"`` + playwright) is missing.
 .ci/run installs both."""
 
+import contextlib
 import importlib.util
 import os
 import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,37 +52,52 @@ def under(values: list[float], points: list[tuple[int, int]]) -> float:
     return float((torch.tensor(values).view(28, 28) * mask).sum() / mask.sum())
 
 
-@pytest.fixture
-def server(compose_cfg, one_thread, tmp_path: Path):
-    """app.py's session and FastAPI app on a tiny calibrated checkpoint (an MLP G with a 100-d z, as DCGAN's:
-    an 8-d z cannot paint a 15-pixel stroke), or on ``$LIT_GANS_APP_CKPT`` (the README's screenshot: a trained
-    DCGAN), served by uvicorn on a free port."""
+@contextlib.contextmanager
+def serve(ckpt: Path | str, *overrides: str) -> Iterator[str]:
+    """app.py's session and FastAPI app on ``ckpt``, served by uvicorn on a free port: yields the page's address."""
     import uvicorn
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
     from lit_gans.manipulation.webapp import build_session, create_app
 
-    ckpt = os.environ.get("LIT_GANS_APP_CKPT") or save_checkpoint(
-        tiny_model(compose_cfg, "model=gan", "model.latent_dim=100", "model.generator.hidden=[64,64]"),
-        tmp_path / "run" / "checkpoints" / "last.ckpt")
     port = free_port()
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("app", overrides=[f"ckpt_path={ckpt}", f"port={port}", "candidates=8", "keep=8",
-                                             "projection_steps=20", "restarts=1"])
+        cfg = compose("app", overrides=[f"ckpt_path={ckpt}", f"port={port}", *overrides])
     GlobalHydra.instance().clear()
     server = uvicorn.Server(uvicorn.Config(create_app(build_session(cfg)), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "the app did not start"
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        assert server.started, "the app did not start"
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(compose_cfg, one_thread, tmp_path: Path) -> Iterator[str]:
+    """The app on a tiny calibrated checkpoint (an MLP G with a 100-d z, as DCGAN's: an 8-d z cannot paint a
+    15-pixel stroke), or on ``$LIT_GANS_APP_CKPT`` (the README's screenshot: a trained DCGAN)."""
+    ckpt = os.environ.get("LIT_GANS_APP_CKPT") or save_checkpoint(
+        tiny_model(compose_cfg, "model=gan", "model.latent_dim=100", "model.generator.hidden=[64,64]"),
+        tmp_path / "run" / "checkpoints" / "last.ckpt")
+    with serve(ckpt, "candidates=8", "keep=8", "projection_steps=20", "restarts=1") as url:
+        yield url
+
+
+def browser_page(p: Any) -> tuple[Any, Any, list[str]]:
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    page = browser.new_page(viewport={"width": 1040, "height": 450})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))  # any uncaught JavaScript error fails the test
+    return browser, page, errors
 
 
 def test_a_mouse_stroke_edits_the_image_and_the_slider_interpolates(server: str, tmp_path: Path) -> None:
@@ -88,11 +106,8 @@ def test_a_mouse_stroke_edits_the_image_and_the_slider_interpolates(server: str,
     artifacts = Path(os.environ.get("LIT_GANS_ARTIFACTS", tmp_path))
     artifacts.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser, page, errors = browser_page(p)
         try:
-            page = browser.new_page(viewport={"width": 1040, "height": 450})
-            errors: list[str] = []
-            page.on("pageerror", lambda err: errors.append(str(err)))  # any uncaught JavaScript error fails the test
             page.goto(server)
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             page.wait_for_function("document.getElementById('current').complete")
@@ -153,3 +168,26 @@ def test_a_mouse_stroke_edits_the_image_and_the_slider_interpolates(server: str,
         finally:
             browser.close()
     assert (artifacts / "igan_app.png").stat().st_size > 1000
+
+
+def test_infogan_code_pickers_and_sliders_change_the_image(compose_cfg, one_thread, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ckpt = save_checkpoint(tiny_model(compose_cfg, "model=infogan"), tmp_path / "run" / "checkpoints" / "last.ckpt")
+    with serve(ckpt, "candidates=4", "keep=4") as url, sync_playwright() as p:
+        browser, page, errors = browser_page(p)
+        try:
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+            assert page.locator("#cat0 option").count() == 10 and page.locator("#cont1").count() == 1
+            before = page.evaluate("igan.last.image")
+            page.locator("#cat0").select_option("5")
+            page.wait_for_function("igan.last.condition.startsWith('codes [5]')")
+            after = page.evaluate("igan.last.image")
+            page.locator("#cont0").fill("1.5")
+            page.locator("#cont0").dispatch_event("change")
+            page.wait_for_function("igan.last.condition === 'codes [5] / [1.5, 0.0]'")
+            assert before != after != page.evaluate("igan.last.image")
+            assert not errors, errors
+        finally:
+            browser.close()
