@@ -20,7 +20,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lit_gans.manipulation.editing import ColorStroke, Constraint, EditResult, EditSettings, Editor, brush, drag, sketch_stroke
+from lit_gans.manipulation.editing import (
+    ColorStroke,
+    Constraint,
+    Editor,
+    EditResult,
+    EditSettings,
+    brush,
+    drag,
+    sketch_stroke,
+)
 from lit_gans.manipulation.latent import LatentSpace
 from lit_gans.manipulation.projection import ProjectionEncoder, project
 

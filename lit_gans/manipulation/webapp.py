@@ -79,8 +79,12 @@ def read_upload(data: bytes, shape: tuple[int, int, int]) -> Tensor:
 def create_app(session: Session) -> Any:
     """The FastAPI application serving the page and the session's events."""
     require_app_extra()
+    from typing import Annotated
+
     from fastapi import Body, FastAPI, File, HTTPException, UploadFile
     from fastapi.responses import HTMLResponse
+
+    Json = Annotated[dict[str, Any], Body()]
 
     app = FastAPI(title="lit_gans iGAN")
     page = (STATIC / "igan.html").read_text()
@@ -100,25 +104,28 @@ def create_app(session: Session) -> Any:
         return {"config": session.describe(), **view_json(session.view())}
 
     @app.post("/api/stroke")
-    def stroke(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def stroke(body: Json) -> dict[str, Any]:
         if "points" not in body or "tool" not in body:
             raise HTTPException(status_code=400, detail="a stroke needs 'tool' (color|sketch|warp) and 'points'.")
         return call(session.stroke, body["tool"], body["points"], body.get("phase", "end"), body.get("color"),
                     float(body.get("radius", 1.5)))
 
     @app.post("/api/pick")
-    def pick(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def pick(body: Json) -> dict[str, Any]:
         return call(session.pick, int(body.get("index", 0)))
 
-    for name in ("commit", "undo", "restart", "random"):
-        app.add_api_route(f"/api/{name}", (lambda fn: lambda: call(fn))(getattr(session, name)), methods=["POST"])
+    def no_body(fn: Any) -> Any:
+        return lambda: call(fn)
+
+    for name in ("commit", "undo", "restart", "random"):  # session methods without arguments
+        app.add_api_route(f"/api/{name}", no_body(getattr(session, name)), methods=["POST"])
 
     @app.post("/api/condition")
-    def condition(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def condition(body: Json) -> dict[str, Any]:
         return call(session.set_condition, body.get("label"), body.get("categorical"), body.get("continuous"))
 
     @app.post("/api/project")
-    def project_photo(photo: UploadFile = File(...)) -> dict[str, Any]:
+    def project_photo(photo: Annotated[UploadFile, File()]) -> dict[str, Any]:
         try:
             x = read_upload(photo.file.read(), session.space.image_shape)
         except ValueError as err:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch.testing import assert_close
-
 from helpers import ROOT
 from igan_helpers import TINY_MLP, tiny_model
+from torch.testing import assert_close
+
 from lit_gans.manipulation import EditSettings, LatentSpace, brush
 from lit_gans.manipulation.session import Session
 
@@ -173,11 +173,11 @@ def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch
 
 def test_app_py_builds_its_session_from_a_checkpoint(compose_cfg, tmp_path: Path) -> None:
     """app.py's config -> session: the checkpoint through the safe loader, the class from the command line."""
+    from helpers import CONF
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-
-    from helpers import CONF
     from igan_helpers import save_checkpoint
+
     from lit_gans.manipulation.webapp import build_session
 
     ckpt = save_checkpoint(tiny_model(compose_cfg, "model=cgan", "model.latent_dim=8"), tmp_path / "run" / "checkpoints" / "last.ckpt")

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from helpers import CONF
 from igan_helpers import save_checkpoint, tiny_model
 
@@ -118,7 +117,7 @@ def test_a_mouse_stroke_edits_the_image_and_the_slider_interpolates(server: str,
             page.locator("#color").fill("#000000" if target < 0 else "#ffffff")  # the page's own colour picker
             box = page.locator("#canvas").bounding_box()
             s = box["width"] / 28
-            at = lambda r, c: (box["x"] + (c + 0.5) * s, box["y"] + (r + 0.5) * s)  # noqa: E731
+            at = lambda r, c: (box["x"] + (c + 0.5) * s, box["y"] + (r + 0.5) * s)
             page.mouse.move(*at(row, cols[0]))
             page.mouse.down()
             for c in range(cols[0] + 1, cols[1] + 1):  # pointer moves: live updates while drawing
