@@ -176,7 +176,7 @@ def table(result: dict) -> str:
                      f"{r['seconds_per_edit']:.2f} | {r['seconds_per_live_step']:.3f} |")
     lines += ["", "Zhu et al. 2016 compare the three projections on shoes / handbags / churches / outdoor photos "
               "(64 px, DCGAN, AlexNet conv4 features); those numbers are not in our reference notes "
-              "(../shared/REFERENCE-NUMBERS.md), so they are not copied here from memory."]
+              "(the published tables), so they are not copied here from memory."]
     return "\n".join(lines)
 
 

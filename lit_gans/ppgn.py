@@ -70,7 +70,7 @@ class PPGNSettings:
 
 
 # The two named settings of the seed. Both use the authors' released sampling values (1_class_conditional_sampling.sh,
-# which samples their noiseless joint PPGN-h generator; REFERENCE-NUMBERS.md); the two models differ in how G and the
+# which samples their noiseless joint PPGN-h generator; the published tables); the two models differ in how G and the
 # DAE were *trained* (noise on h or not, `PPGNJoint.noise_std`), not in the sampler. step_size is the authors' lr = 1
 # before scaling to a code box (`scaled_step_size`).
 PRESETS: dict[str, PPGNSettings] = {

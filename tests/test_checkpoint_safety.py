@@ -143,7 +143,18 @@ def _project(ckpt: Path) -> Any:
     return project_app()(project_cfg(f"ckpt_path={ckpt}", f"image={ckpt.parent}", f"out={ckpt.parent / 'out'}"))
 
 
-ENTRY_POINTS = ["sample", "evaluate", "encode", "translate", "project", "train_resume", "load_from_checkpoint"]
+def _app(ckpt: Path) -> Any:
+    """app.py's session on ``ckpt`` (refused before the model is built or a server started)."""
+    from lit_gans.manipulation.webapp import build_session
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        cfg = compose("app", overrides=[f"ckpt_path={ckpt}"])
+    GlobalHydra.instance().clear()
+    return build_session(cfg)
+
+
+ENTRY_POINTS = ["sample", "evaluate", "encode", "translate", "project", "app", "train_resume", "load_from_checkpoint"]
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -160,6 +171,7 @@ def test_crafted_checkpoint_is_refused_naming_the_key_and_runs_nothing(
         "encode": lambda: _encode(ckpt),
         "translate": lambda: _translate(ckpt),
         "project": lambda: _project(ckpt),
+        "app": lambda: _app(ckpt),
         "train_resume": lambda: train(compose_cfg(*TOY, f"ckpt_path={ckpt}")),
         "load_from_checkpoint": lambda: WGANGP.load_from_checkpoint(ckpt),
     }[entry]

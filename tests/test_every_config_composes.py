@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from helpers import CONF
 
 Compose = Callable[..., DictConfig]
-ENTRY_POINTS = {"train", "evaluate", "sample", "encode", "translate", "blend", "project"}  # top-level configs, composed by their scripts
+ENTRY_POINTS = {"train", "evaluate", "sample", "encode", "translate", "blend", "project", "app"}  # top-level configs, composed by their scripts
 # package-placed groups: a net config lands on the model's generator / discriminator
 PLACED = {"net/generator": "net/generator@model.generator", "net/discriminator": "net/discriminator@model.discriminator",
           # the encoder family (BiGAN, ALI): placed on a model that has them

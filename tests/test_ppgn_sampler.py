@@ -121,7 +121,7 @@ def test_the_noise_is_reproducible_with_a_seeded_generator() -> None:
 
 def test_presets_and_scaling_rule() -> None:
     p = PRESETS["noiseless_joint_ppgn_h"]
-    assert (p.eps1, p.eps2, p.eps3, p.steps, p.step_size) == (1e-5, 1.0, 1e-17, 200, 1.0)  # REFERENCE-NUMBERS.md
+    assert (p.eps1, p.eps2, p.eps3, p.steps, p.step_size) == (1e-5, 1.0, 1e-17, 200, 1.0)  # the authors' sampler script
     assert preset("joint_ppgn_h", steps=50, eps1=None).steps == 50
     assert math.isclose(scaled_step_size(1.0, (-1.0, 1.0)), 2 / 30)  # fc6 in [0, 30] -> U[-1, 1] codes
     assert math.isclose(scaled_step_size(1.0, (0.0, 30.0)), 1.0)

@@ -74,7 +74,7 @@ def constraint_energy(images: Tensor, constraints: Sequence[Constraint]) -> Tens
 
 @dataclass
 class EditSettings:
-    """The authors' defaults (NOTES-anchors-wave2, iGAN): 32 candidates, Adam lr 0.1 / β1 0.9, 25 iterations per
+    """The authors' defaults (the authors' iGAN code): 32 candidates, Adam lr 0.1 / β1 0.9, 25 iterations per
     edit, perturbations of U(−0.5, 0.5) (× the box bound for a Gaussian prior), the best 16 kept. ``lambda_s``
     weighs the *mean* squared distance ‖z − z0‖² / d (the authors: an optional 10·‖z − z0‖² summed over 100
     dimensions, against MSEs of 64×64×3 photos). 0.1 is our choice for 28-px digits: in benchmarks/projection.py's

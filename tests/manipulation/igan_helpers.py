@@ -3,6 +3,7 @@ seconds. Random weights, calibrated so that G(z) spans [-1, 1] like a trained ge
 initialised G makes near-constant grey images, on which a colour stroke could never be met)."""
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from hydra.utils import instantiate
@@ -41,3 +42,13 @@ def calibrate(model: nn.Module, spread: float = 1.5) -> nn.Module:
 def tiny_model(compose_cfg: Callable, *overrides: str, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return calibrate(instantiate(compose_cfg(*overrides).model, _recursive_=False)).eval()
+
+
+
+def save_checkpoint(model: nn.Module, out: Path) -> Path:
+    """A lit_gans checkpoint of ``model`` as training writes it (class name, hyper-parameters, weights) without a
+    training run: the app's tests open it through the same safe loader as a real run's last.ckpt."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"lit_gans_class": f"{type(model).__module__}.{type(model).__qualname__}",
+                "hyper_parameters": dict(model.hparams), "state_dict": model.state_dict()}, out)
+    return out
