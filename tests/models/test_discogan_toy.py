@@ -1,5 +1,5 @@
-"""DiscoGAN's toy (Kim et al. 2017, Figure 3): the 2-D unpaired mixtures, the mode-mapping count, and the learning
-comparison (benchmarks/translation_toy.py) on a short run."""
+"""DiscoGAN's toy (Kim et al. 2017, Figure 3): the 2-D unpaired mixtures, the mode-mapping count, and the toy models
+of benchmarks/translation_toy.py (the learning comparison itself is measured by the benchmark, not tested here)."""
 
 import importlib.util
 import sys
@@ -62,14 +62,3 @@ def test_the_toy_models_translate_points_with_mlps(toy) -> None:
         model = toy.toy_model(architecture)
         assert model.translate(torch.zeros(7, 2), "AtoB").shape == (7, 2)
         assert model.d_scores(torch.zeros(7, 2)).shape == (7, 1)
-
-
-@pytest.mark.slow
-def test_discogan_covers_more_b_modes_than_the_plain_gan_and_keeps_a_modes_apart(toy, one_thread: None) -> None:
-    """Figure 3's comparison on seed 0 (the benchmark's first row group; minutes on a CPU): every model sends A's 5 modes
-    to distinct B modes here, but only DiscoGAN's B -> A -> B reconstruction makes G_AB reach (nearly) all 10 B modes;
-    the plain GAN lands on 5."""
-    counts = {arch: toy.count_modes(*toy.train_toy(arch, 1500, seed=0)) for arch in ("gan", "discogan")}
-    assert counts["discogan"]["distinct"] >= 4
-    assert counts["discogan"]["modes_covered"] >= 8
-    assert counts["discogan"]["modes_covered"] > counts["gan"]["modes_covered"]
