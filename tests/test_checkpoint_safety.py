@@ -143,6 +143,13 @@ def _project(ckpt: Path) -> Any:
     return project_app()(project_cfg(f"ckpt_path={ckpt}", f"image={ckpt.parent}", f"out={ckpt.parent / 'out'}"))
 
 
+def _blend(ckpt: Path) -> Any:
+    """blend.py's GP-GAN loader on ``ckpt`` (refused before the model is built or an image read)."""
+    import blend
+
+    return blend.load_blending_gan(str(ckpt), "cpu")
+
+
 def _app(ckpt: Path) -> Any:
     """app.py's session on ``ckpt`` (refused before the model is built or a server started)."""
     from lit_gans.manipulation.webapp import build_session
@@ -154,7 +161,7 @@ def _app(ckpt: Path) -> Any:
     return build_session(cfg)
 
 
-ENTRY_POINTS = ["sample", "evaluate", "encode", "translate", "project", "app", "train_resume", "load_from_checkpoint"]
+ENTRY_POINTS = ["sample", "evaluate", "encode", "translate", "project", "app", "blend", "train_resume", "load_from_checkpoint"]
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -172,6 +179,7 @@ def test_crafted_checkpoint_is_refused_naming_the_key_and_runs_nothing(
         "translate": lambda: _translate(ckpt),
         "project": lambda: _project(ckpt),
         "app": lambda: _app(ckpt),
+        "blend": lambda: _blend(ckpt),
         "train_resume": lambda: train(compose_cfg(*TOY, f"ckpt_path={ckpt}")),
         "load_from_checkpoint": lambda: WGANGP.load_from_checkpoint(ckpt),
     }[entry]
