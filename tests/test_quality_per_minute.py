@@ -1,0 +1,77 @@
+"""benchmarks/quality_per_minute.py: its smallest configuration end to end (our train.py and a plain script side by
+side, snapshots, scores, table), the time-to-target arithmetic and the scorer on real digits vs noise."""
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import needs_mnist
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "quality_per_minute.py"
+
+
+@pytest.fixture(scope="module")
+def bench():  # noqa: ANN201 - the benchmark module
+    spec = importlib.util.spec_from_file_location("quality_per_minute_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_time_to_reach_interpolates_between_snapshots(bench) -> None:
+    snaps = [dict(elapsed=10.0, fid=100.0), dict(elapsed=20.0, fid=50.0), dict(elapsed=30.0, fid=20.0)]
+    assert bench.time_to_reach(snaps, 35.0) == pytest.approx(25.0)  # 20 + (50 - 35) / (50 - 20) * 10
+    assert bench.time_to_reach(snaps, 100.0) == 10.0  # reached at the first snapshot
+    assert bench.time_to_reach(snaps, 19.9) is None
+    assert bench.snapshot_times([150, 300, 600], 3) == [150, 300, 450, 600]
+
+
+def test_candidates_are_parsed_and_interleaved(bench) -> None:
+    args = type("Args", (), dict(seeds=[0], families=["dcgan", "wgan"], sides=["ours", "plain"],
+                                 candidate=["dcgan:bs64=batch_size=64 model.latent_distribution=normal"]))
+    specs = bench.plan(args)
+    assert [(s.family, s.label) for s in specs] == [("dcgan", "ours"), ("dcgan", "plain"), ("dcgan", "bs64"),
+                                                   ("wgan", "ours"), ("wgan", "plain")]
+    assert specs[2].overrides == ["batch_size=64", "model.latent_distribution=normal"] and specs[2].side == "ours"
+    with pytest.raises(SystemExit, match="family:label=override"):
+        bench.parse_candidate("nogan:x=a=b")
+
+
+@needs_mnist
+def test_scorer_tells_real_digits_from_noise(bench, one_thread: None) -> None:
+    from torchvision.datasets import MNIST
+
+    from lit_gans.data.paths import resolve_data_root
+
+    digits = MNIST(str(resolve_data_root(None)), train=False, download=False).data[:1000].unsqueeze(1).float()
+    scorer = bench.Scorer(num_samples=1000)
+    real = scorer(lambda n, gen: digits[torch.randperm(1000, generator=gen)[:n]] / 127.5 - 1)
+    noise = scorer(lambda n, gen: torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1)
+    assert real["fid"] < 5 < 100 < noise["fid"]
+    assert real["classes_covered"] == 10 and real["class_kl"] < 0.05
+
+
+@needs_mnist
+def test_smallest_configuration_runs_ours_and_plain_side_by_side(bench, tmp_path: Path, capsys) -> None:
+    summary = bench.main(["--families", "dcgan", "--budgets", "1", "--curve-points", "0", "--num-samples", "200",
+                          "--parallel", "2", "--threads", "1", "--out", str(tmp_path)])
+    results = {r["spec"]["side"]: r for r in summary["results"]}
+    assert set(results) == {"ours", "plain"} and all(r["returncode"] == 0 for r in results.values())
+    for r in results.values():
+        (snap,) = r["snapshots"]
+        assert snap["time"] == 1.0 and snap["elapsed"] >= 1.0 and snap["d_steps"] >= 1
+        assert snap["g_steps"] == snap["d_steps"]  # DCGAN: one G step per batch on both sides
+        assert math.isfinite(snap["fid"]) and 0 <= snap["classes_covered"] <= 10
+        assert r["cpu_utilisation"] > 0
+    # ours is `python train.py` with its whole default run: its snapshot is a lit_gans checkpoint of the DCGAN
+    from lit_gans.sampling import load_model
+
+    assert type(load_model(results["ours"]["snapshots"][0]["path"])).__name__ == "DCGAN"
+    assert json.loads((tmp_path / "summary.json").read_text())["budgets"] == [1.0]
+    out = capsys.readouterr().out
+    assert "| dcgan | ours s0 |" in out and "| dcgan | plain s0 |" in out and "target FID" in out
