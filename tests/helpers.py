@@ -1,13 +1,19 @@
 """Shared test helpers (a module of its own: tests/data has another conftest.py)."""
 
+import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import lightning as L
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -23,6 +29,36 @@ needs_mnist = pytest.mark.skipif(
 def config_names(group: str) -> list[str]:
     """Every YAML of a config group: the config directory is the registry tests glob."""
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """The Python file ``path`` loaded as module ``name`` (registered in sys.modules, so its dataclasses work): scripts
+    and benchmarks are loaded by path because the repository root is not on sys.path when pytest runs."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def script_main(script: str) -> Callable[[DictConfig], Any]:
+    """A repository script's main (``script``.py: sample, encode, project, translate, blend, ...) without the Hydra
+    wrapper: tests call it with composed configs."""
+    return load_module(ROOT / f"{script}.py", f"{script}_app").main.__wrapped__
+
+
+def compose_config(config: str, *overrides: str, return_hydra_config: bool = False) -> DictConfig:
+    """``conf/<config>.yaml`` composed with the overrides, Hydra's global state cleared before and after."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        composed = compose(config, overrides=list(overrides), return_hydra_config=return_hydra_config)
+    GlobalHydra.instance().clear()
+    return composed
+
+
+def run_script(script: str, *overrides: str) -> Any:
+    """``python <script>.py <overrides>`` in this process: the script's main on ``conf/<script>.yaml`` composed."""
+    return script_main(script)(compose_config(script, *overrides))
 
 
 def t(*values: float) -> torch.Tensor:
