@@ -41,6 +41,15 @@ def load_module(path: Path, name: str) -> ModuleType:
     return module
 
 
+def load_benchmark(script: str, name: str) -> ModuleType:
+    """``benchmarks/<script>.py`` loaded as module ``name``, the benchmarks folder on sys.path for its own imports
+    (``wgan_common``, ``results_tables``, ...)."""
+    folder = str(ROOT / "benchmarks")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return load_module(ROOT / "benchmarks" / f"{script}.py", name)
+
+
 def script_main(script: str) -> Callable[[DictConfig], Any]:
     """A repository script's main (``script``.py: sample, encode, project, translate, blend, ...) without the Hydra
     wrapper: tests call it with composed configs."""
