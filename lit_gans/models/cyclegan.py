@@ -30,6 +30,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
+from lit_gans.data.paired import named_batch
 from lit_gans.data.unpaired import Unpaired
 from lit_gans.losses.translation import halved, l1_translation_loss
 from lit_gans.metrics.domain_fid import (FID_MODES, domain_features, fid_suffix, inception_available, inception_error,
@@ -135,12 +136,9 @@ class CycleGAN(AdversarialModule):
     # ----- data -------------------------------------------------------------------------------------
     @staticmethod
     def real_samples(batch: Any) -> Unpaired:
-        if isinstance(batch, Unpaired):
-            return batch
-        if isinstance(batch, (tuple, list)) and len(batch) == 4:
-            return Unpaired(*batch)
-        raise ValueError("CycleGAN trains on unpaired batches (a, b, labels_a, labels_b): use data=mnist_mnistm or "
-                         "data=unpaired data.root=<folder with trainA/ trainB/ testA/ testB/>.")
+        return named_batch(Unpaired, batch, "CycleGAN trains on unpaired batches (a, b, labels_a, labels_b): use "
+                                            "data=mnist_mnistm or data=unpaired data.root=<folder with trainA/ trainB/ "
+                                            "testA/ testB/>.")
 
     # ----- translation ------------------------------------------------------------------------------
     def sample_fake(self, n: int, generator: torch.Generator | None = None) -> Any:

@@ -31,7 +31,7 @@ from torchmetrics.image import (
     StructuralSimilarityIndexMeasure,
 )
 
-from lit_gans.data.paired import Paired
+from lit_gans.data.paired import Paired, named_batch
 from lit_gans.losses.translation import halved, l1_translation_loss
 from lit_gans.metrics.scores import Precomputed
 from lit_gans.models.base import AdversarialModule, Logs
@@ -132,12 +132,8 @@ class Pix2Pix(AdversarialModule):
     # ----- data -------------------------------------------------------------------------------------
     @staticmethod
     def real_samples(batch: Any) -> Paired:
-        if isinstance(batch, Paired):
-            return batch
-        if isinstance(batch, (tuple, list)) and len(batch) == 3:
-            return Paired(*batch)
-        raise ValueError("pix2pix trains on paired batches (a, b, labels): use data=mnist_edges or "
-                         "data=paired data.root=<folder with train/ val/ test/ of side-by-side pairs>.")
+        return named_batch(Paired, batch, "pix2pix trains on paired batches (a, b, labels): use data=mnist_edges or "
+                                          "data=paired data.root=<folder with train/ val/ test/ of side-by-side pairs>.")
 
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
