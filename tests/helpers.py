@@ -3,7 +3,7 @@
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -120,6 +120,27 @@ def half_and_resumed_runs(make_model: Callable[[], L.LightningModule], make_trai
     run(1, save=half)
     resumed = run(2, ckpt=half)
     return full, resumed, torch.load(half, weights_only=True)
+
+
+def record_moved_networks(model: L.LightningModule, nets: Mapping[str, str] | Sequence[str]) -> list[tuple[str, set[str]]]:
+    """Wraps the skeleton's ``model._step`` so each optimizer step appends (its player, the names of the networks whose
+    parameters it changed) to the list returned; fit the model to fill it. ``nets``: the submodules to watch
+    (``model.get_submodule`` paths), or a mapping of the names to report to those paths."""
+    paths = dict(nets) if isinstance(nets, Mapping) else {path: path for path in nets}
+    moved: list[tuple[str, set[str]]] = []
+    real_step = model._step
+
+    def params(path: str) -> list[torch.Tensor]:
+        return [p.detach().clone() for p in model.get_submodule(path).parameters()]
+
+    def step_and_compare(optimizer: Any, loss: torch.Tensor, which: str) -> None:
+        before = {name: params(path) for name, path in paths.items()}
+        real_step(optimizer, loss, which)
+        moved.append((which, {name for name, path in paths.items()
+                              if any(not torch.equal(a, b) for a, b in zip(before[name], params(path)))}))
+
+    model._step = step_and_compare
+    return moved
 
 
 def assert_same_state(a: L.LightningModule, b: L.LightningModule) -> None:
