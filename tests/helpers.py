@@ -70,6 +70,27 @@ def run_script(script: str, *overrides: str) -> Any:
     return script_main(script)(compose_config(script, *overrides))
 
 
+def train_in_process(run_dir: Path, *overrides: str) -> DictConfig:
+    """``python train.py <overrides>`` in this process, its run folder at ``run_dir`` (Hydra's runtime config set as
+    train.py's would be), on one thread; returns the composed config."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from lit_gans.training import train
+
+    cfg = compose_config("train", *overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir)
+    HydraConfig().set_config(cfg)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train(cfg)
+    finally:
+        torch.set_num_threads(threads)
+    return cfg
+
+
 def t(*values: float) -> torch.Tensor:
     """A float64 tensor of the given values: loss tests compare against hand-computed numbers."""
     return torch.tensor(values, dtype=torch.float64)

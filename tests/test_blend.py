@@ -5,8 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from helpers import compose_config, run_script
+from helpers import run_script, train_in_process
 from PIL import Image
 
 TINY = ["model=gpgan", "data=photo_composites", "data.image_size=16", "data.num_samples=16", "data.num_val_samples=8",
@@ -21,22 +20,8 @@ TINY = ["model=gpgan", "data=photo_composites", "data.image_size=16", "data.num_
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A blending GAN (16 px, tiny) after 2 batches: a real checkpoint written by train()."""
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    from lit_gans.training import train
-
     tmp = tmp_path_factory.mktemp("blend")
-    train_cfg = compose_config("train", *TINY, f"data.root={tmp / 'data'}", return_hydra_config=True)
-    with open_dict(train_cfg):
-        train_cfg.hydra.runtime.output_dir = str(tmp / "run")
-    HydraConfig().set_config(train_cfg)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        train(train_cfg)
-    finally:
-        torch.set_num_threads(threads)
+    train_in_process(tmp / "run", *TINY, f"data.root={tmp / 'data'}")
     return tmp / "run" / "checkpoints" / "last.ckpt"
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
-from helpers import ROOT, compose_config, needs_mnist, run_script
+from helpers import ROOT, compose_config, needs_mnist, run_script, train_in_process
 from PIL import Image
 
 from lit_gans.metrics import to_uint8
@@ -33,22 +32,10 @@ TINY = ["model=pix2pix", "data=mnist_edges", "data.num_samples=64", "data.num_va
 def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pix2pix (U-Net of 5 levels, 32 px) after 2 batches of mnist_edges: a real checkpoint and run config (trained in
     this process; the run's .hydra/config.yaml written as train.py's Hydra would)."""
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf, open_dict
-
-    from lit_gans.training import train
+    from omegaconf import OmegaConf
 
     run = tmp_path_factory.mktemp("translate") / "run"
-    train_cfg = compose_config("train", *TINY, return_hydra_config=True)
-    with open_dict(train_cfg):
-        train_cfg.hydra.runtime.output_dir = str(run)
-    HydraConfig().set_config(train_cfg)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        train(train_cfg)
-    finally:
-        torch.set_num_threads(threads)
+    train_cfg = train_in_process(run, *TINY)
     (run / ".hydra").mkdir()
     saved = OmegaConf.masked_copy(train_cfg, [k for k in train_cfg if k != "hydra"])
     OmegaConf.save(saved, run / ".hydra" / "config.yaml")
