@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wgan_common import (  # noqa: E402
-    Run, budget_parser, out_dir, parse_budget, plt, run_experiment, run_overrides, sample_grids, set_threads,
+    Run, budget_parser, out_dir, parse_budget, plt, run_experiment, run_overrides, sample_grids, set_threads, write_numbers,
 )
 
 GENERATORS = {"dcgan": "DCGAN", "nobn": "no BN, constant filters", "mlp": "ReLU MLP 4x512"}
@@ -84,10 +84,7 @@ def run(args: argparse.Namespace) -> dict:
         m, params = run.metrics, sum(p.numel() for p in run.objects["model"].generator.parameters())
         lines.append(f"{ALGORITHMS[a][0]:<10}{GENERATORS[g]:<26}{params:>10,}{m.get('val/fid', math.nan):>11.1f}"
                      f"{m.get('val/classes_covered', math.nan):>9.0f}{m.get('val/class_kl', math.nan):>10.3f}{run.seconds:>8.0f}")
-    lines.append(f"figure: {out / 'figure.png'}")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (out / "numbers.txt").write_text(text + "\n")
+    write_numbers(lines, out)
     return {"settings": lines[0], "figures": [str(out / "figure.png")],
             "runs": [{"algorithm": ALGORITHMS[a][0], "generator": GENERATORS[g],
                       "g_params": sum(p.numel() for p in run.objects["model"].generator.parameters()),

@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wgan_common import (  # noqa: E402
-    Run, budget_parser, out_dir, parse_budget, plt, run_experiment, run_overrides, set_threads,
+    Run, budget_parser, out_dir, parse_budget, plt, run_experiment, run_overrides, set_threads, write_numbers,
 )
 
 from lit_gans.callbacks.critic_diagnostics import CriticDiagnostics  # noqa: E402
@@ -107,10 +107,7 @@ def run(args: argparse.Namespace) -> dict:
                      "weights_at_clip_range": [min(at_clip_range), max(at_clip_range)] if at_clip_range else None,
                      "max_abs_weight": w_max, "fid": m.get("val/fid", math.nan), "seconds": run.seconds,
                      **{k: last[f"train/critic_grad_norm_{k}"] for k in ("mean", "std", "min", "max")}})
-    lines.append(f"figure: {out / 'figure.png'}")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (out / "numbers.txt").write_text(text + "\n")
+    write_numbers(lines, out)
     return {"settings": lines[0], "figures": [str(out / "figure.png")], "runs": rows}
 
 

@@ -185,6 +185,13 @@ def run_overrides(args: argparse.Namespace, n_critic: int, generator: bool = Tru
             *width_overrides(args, generator)]
 
 
+def write_numbers(lines: list[str], out: Path) -> None:
+    """Print a benchmark's lines, then its figure's path (``out/figure.png``), and write them to ``out/numbers.txt``."""
+    text = "\n".join([*lines, f"figure: {out / 'figure.png'}"])
+    print("\n" + text)
+    (out / "numbers.txt").write_text(text + "\n")
+
+
 def set_threads(threads: int) -> None:
     """Small CPU networks: one thread each is usually fastest on a shared 2-core machine."""
     torch.set_num_threads(threads)

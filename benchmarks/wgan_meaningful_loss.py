@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wgan_common import (  # noqa: E402
     Run, budget_parser, load_run, out_dir, parse_budget, plt, run_experiment, sample_grids, set_threads, show_grids,
-    width_overrides,
+    width_overrides, write_numbers,
 )
 
 from lit_gans.analysis import median_filtered, spearman  # noqa: E402
@@ -140,10 +140,7 @@ def run(args: argparse.Namespace) -> dict:
     for r in results:
         pairs = ", ".join(f"{i:.0f}: {e:.4f}/{f:.1f}" for i, e, f in zip(r["fid_it"], at(r["it"], r["filtered"], r["fid_it"]), r["fid"]))
         lines.append(f"{r['kind']} (G iter: filtered estimate/FID) {pairs}")
-    lines.append(f"figure: {out / 'figure.png'}")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (out / "numbers.txt").write_text(text + "\n")
+    write_numbers(lines, out)
     keys = ("rho", "p", "rho_late", "peak_it", "final_fid", "best_fid", "classes", "final_est", "seconds")
     return {"settings": lines[0], "figures": [str(out / "figure.png")],
             "runs": [{"kind": r["kind"], "label": r["label"], "first_fid": float(r["fid"][0]),

@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wgan_common import (  # noqa: E402
-    Run, budget_parser, out_dir, parse_budget, plt, run_experiment, run_overrides, set_threads,
+    Run, budget_parser, out_dir, parse_budget, plt, run_experiment, run_overrides, set_threads, write_numbers,
 )
 
 from lit_gans.analysis import median_filtered  # noqa: E402
@@ -97,10 +97,7 @@ def run(args: argparse.Namespace) -> dict:
         s = summarise(run)
         lines.append(f"{name:<20}{s['median_cos']:>11.3f}{s['negative']:>9.1%}{s['min_cos']:>9.3f}{s['final_em']:>10.4f}"
                      f"{s['em_jump']:>12.4f}{s['fid']:>8.1f}{s['classes']:>9.0f}{s['seconds']:>8.0f}")
-    lines.append(f"figure: {out / 'figure.png'}")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (out / "numbers.txt").write_text(text + "\n")
+    write_numbers(lines, out)
     return {"settings": lines[0], "figures": [str(out / "figure.png")],
             "runs": [{"run": name, **summarise(run)} for name, run in runs.items()]}
 
