@@ -26,25 +26,16 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wgan_common import Run, out_dir, plt, run_experiment, sample_grids, set_threads  # noqa: E402
+from wgan_common import (  # noqa: E402
+    Run, budget_parser, out_dir, parse_budget, plt, run_experiment, run_overrides, sample_grids, set_threads, write_numbers,
+)
 
 GENERATORS = {"dcgan": "DCGAN", "nobn": "no BN, constant filters", "mlp": "ReLU MLP 4x512"}
 ALGORITHMS = {"wgan": ("WGAN", 5), "gan": ("GAN", 1)}
 
 
 def overrides(algorithm: str, generator: str, args: argparse.Namespace) -> list[str]:
-    n_critic = ALGORITHMS[algorithm][1]
-    batches = args.g_iters * n_critic
-    ov = [f"seed={args.seed}", "trainer.max_epochs=-1", f"trainer.max_steps={args.g_iters * (n_critic + 1)}",
-          "trainer.check_val_every_n_epoch=null", f"++trainer.val_check_interval={batches}",  # one evaluation, at the end
-          "callbacks.samples.every_n_batches=0", f"metrics.num_samples={args.fid_samples}"]
-    if not args.paper_nets:
-        ov.append(f"model.discriminator.base_channels={args.channels}")
-        if generator != "mlp":
-            ov.append(f"model.generator.base_channels={args.channels}")
-    if args.quick:
-        ov.append("metrics.num_real=1000")
-    return ov
+    return run_overrides(args, n_critic=ALGORITHMS[algorithm][1], generator=generator != "mlp")
 
 
 def plot(runs: dict[tuple[str, str], Run], path: Path) -> None:
@@ -73,20 +64,10 @@ def plot(runs: dict[tuple[str, str], Run], path: Path) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20 generator iterations per run: checks the pipeline")
-    parser.add_argument("--g-iters", type=int, default=None, help="generator iterations per run (default 500; quick 20)")
-    parser.add_argument("--channels", type=int, default=32, help="base filters of the convolutional nets (configs: 64)")
-    parser.add_argument("--paper-nets", action="store_true", help="keep the configs' 64 filters")
-    parser.add_argument("--fid-samples", type=int, default=None, help="samples for FID and classes (default 5000; quick 500)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
+    parser = budget_parser(__doc__, g_iters=(20, 500), fid_samples=(500, 5000))
     parser.add_argument("--algorithms", choices=list(ALGORITHMS), nargs="+", default=list(ALGORITHMS))
     parser.add_argument("--generators", choices=list(GENERATORS), nargs="+", default=list(GENERATORS))
-    args = parser.parse_args(argv)
-    args.g_iters = args.g_iters or (20 if args.quick else 500)
-    args.fid_samples = args.fid_samples or (500 if args.quick else 5000)
-    return args
+    return parse_budget(parser, argv)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -103,10 +84,7 @@ def run(args: argparse.Namespace) -> dict:
         m, params = run.metrics, sum(p.numel() for p in run.objects["model"].generator.parameters())
         lines.append(f"{ALGORITHMS[a][0]:<10}{GENERATORS[g]:<26}{params:>10,}{m.get('val/fid', math.nan):>11.1f}"
                      f"{m.get('val/classes_covered', math.nan):>9.0f}{m.get('val/class_kl', math.nan):>10.3f}{run.seconds:>8.0f}")
-    lines.append(f"figure: {out / 'figure.png'}")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (out / "numbers.txt").write_text(text + "\n")
+    write_numbers(lines, out)
     return {"settings": lines[0], "figures": [str(out / "figure.png")],
             "runs": [{"algorithm": ALGORITHMS[a][0], "generator": GENERATORS[g],
                       "g_params": sum(p.numel() for p in run.objects["model"].generator.parameters()),

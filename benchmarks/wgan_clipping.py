@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wgan_common import Run, out_dir, plt, run_experiment, set_threads  # noqa: E402
+from wgan_common import (  # noqa: E402
+    Run, budget_parser, out_dir, parse_budget, plt, run_experiment, run_overrides, set_threads, write_numbers,
+)
 
 from lit_gans.callbacks.critic_diagnostics import CriticDiagnostics  # noqa: E402
 
@@ -36,16 +38,7 @@ RUNS = {"clipping": ("wgan_clipping_diagnostics", "WGAN, weight clipping c = 0.0
 
 
 def overrides(args: argparse.Namespace) -> list[str]:
-    batches = args.g_iters * 5
-    ov = [f"seed={args.seed}", "trainer.max_epochs=-1", f"trainer.max_steps={args.g_iters * 6}",
-          "trainer.check_val_every_n_epoch=null", f"++trainer.val_check_interval={batches}",
-          "callbacks.samples.every_n_batches=0", f"callbacks.critic_diagnostics.every_n_batches={args.every}",
-          f"metrics.num_samples={args.fid_samples}"]
-    if not args.paper_nets:
-        ov += [f"model.generator.base_channels={args.channels}", f"model.discriminator.base_channels={args.channels}"]
-    if args.quick:
-        ov.append("metrics.num_real=1000")
-    return ov
+    return [*run_overrides(args, n_critic=5), f"callbacks.critic_diagnostics.every_n_batches={args.every}"]
 
 
 def history(run: Run) -> list[dict]:
@@ -82,19 +75,10 @@ def plot(runs: dict[str, Run], path: Path) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20 generator iterations per run: checks the pipeline")
-    parser.add_argument("--g-iters", type=int, default=None, help="generator iterations per run (default 400; quick 20)")
+    parser = budget_parser(__doc__, g_iters=(20, 400))
     parser.add_argument("--every", type=int, default=None, help="batches between measurements (default 50; quick 10)")
-    parser.add_argument("--channels", type=int, default=32)
-    parser.add_argument("--paper-nets", action="store_true", help="keep the configs' 64 filters")
-    parser.add_argument("--fid-samples", type=int, default=None, help="default 2000; quick 500")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    args.g_iters = args.g_iters or (20 if args.quick else 400)
+    args = parse_budget(parser, argv)
     args.every = args.every or (10 if args.quick else 50)
-    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
     return args
 
 
@@ -123,10 +107,7 @@ def run(args: argparse.Namespace) -> dict:
                      "weights_at_clip_range": [min(at_clip_range), max(at_clip_range)] if at_clip_range else None,
                      "max_abs_weight": w_max, "fid": m.get("val/fid", math.nan), "seconds": run.seconds,
                      **{k: last[f"train/critic_grad_norm_{k}"] for k in ("mean", "std", "min", "max")}})
-    lines.append(f"figure: {out / 'figure.png'}")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (out / "numbers.txt").write_text(text + "\n")
+    write_numbers(lines, out)
     return {"settings": lines[0], "figures": [str(out / "figure.png")], "runs": rows}
 
 

@@ -5,6 +5,7 @@ would, train it through ``lit_gans.training.train`` and read back what it logged
 Not a test: nothing here asserts. Outputs go under ``benchmarks/out/`` (which ignores itself in git).
 """
 
+import argparse
 import json
 import time
 from dataclasses import dataclass, field
@@ -131,6 +132,64 @@ def show_grids(fig: plt.Figure, spec: Any, grids: list[tuple[float, Path]], k: i
             it, path = chosen[i]
             ax.imshow(plt.imread(path), cmap="gray")
             ax.set_title(f"G iter {it:.0f}", fontsize=8)
+
+
+def budget_parser(description: str, g_iters: tuple[int, int], fid_samples: tuple[int, int] = (500, 2000),
+                  quick_help: str | None = None) -> argparse.ArgumentParser:
+    """The arguments every WGAN-paper benchmark takes: its budget (``--quick``, ``--g-iters``, ``--fid-samples``; the
+    defaults as (quick, full)), the networks' width (``--channels``, ``--paper-nets``), ``--seed`` and ``--threads``.
+    Add the benchmark's own arguments, then read them with `parse_budget`."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help=quick_help or f"{g_iters[0]} generator iterations per run: checks the pipeline")
+    parser.add_argument("--g-iters", type=int, default=None,
+                        help=f"generator iterations per run (default {g_iters[1]}; quick {g_iters[0]})")
+    parser.add_argument("--channels", type=int, default=32, help="base filters of the convolutional nets (configs: 64)")
+    parser.add_argument("--paper-nets", action="store_true", help="keep the configs' 64 filters")
+    parser.add_argument("--fid-samples", type=int, default=None,
+                        help=f"samples for FID and classes (default {fid_samples[1]}; quick {fid_samples[0]})")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.budget = (g_iters, fid_samples)
+    return parser
+
+
+def parse_budget(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse a `budget_parser`'s arguments, the unset budget taken from its (quick, full) defaults."""
+    args = parser.parse_args(argv)
+    (quick_g_iters, g_iters), (quick_fid_samples, fid_samples) = parser.budget
+    args.g_iters = args.g_iters or (quick_g_iters if args.quick else g_iters)
+    args.fid_samples = args.fid_samples or (quick_fid_samples if args.quick else fid_samples)
+    return args
+
+
+def width_overrides(args: argparse.Namespace, generator: bool = True) -> list[str]:
+    """``--channels`` base filters for the critic (and G: ``generator=False`` for one without, the MLP) unless
+    ``--paper-nets``; under ``--quick`` a smaller real sample for the FID statistics."""
+    ov = []
+    if not args.paper_nets:
+        ov += [f"model.generator.base_channels={args.channels}"] if generator else []
+        ov.append(f"model.discriminator.base_channels={args.channels}")
+    if args.quick:
+        ov.append("metrics.num_real=1000")
+    return ov
+
+
+def run_overrides(args: argparse.Namespace, n_critic: int, generator: bool = True) -> list[str]:
+    """A run of ``args.g_iters`` generator iterations of ``n_critic`` critic batches each (Lightning's max_steps counts
+    both optimizers' steps), evaluated once at the end on ``args.fid_samples`` samples, no sample grids; then
+    `width_overrides`."""
+    return [f"seed={args.seed}", "trainer.max_epochs=-1", f"trainer.max_steps={args.g_iters * (n_critic + 1)}",
+            "trainer.check_val_every_n_epoch=null", f"++trainer.val_check_interval={args.g_iters * n_critic}",
+            "callbacks.samples.every_n_batches=0", f"metrics.num_samples={args.fid_samples}",
+            *width_overrides(args, generator)]
+
+
+def write_numbers(lines: list[str], out: Path) -> None:
+    """Print a benchmark's lines, then its figure's path (``out/figure.png``), and write them to ``out/numbers.txt``."""
+    text = "\n".join([*lines, f"figure: {out / 'figure.png'}"])
+    print("\n" + text)
+    (out / "numbers.txt").write_text(text + "\n")
 
 
 def set_threads(threads: int) -> None:

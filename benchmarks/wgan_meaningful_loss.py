@@ -32,7 +32,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wgan_common import Run, load_run, out_dir, plt, run_experiment, sample_grids, set_threads, show_grids  # noqa: E402
+from wgan_common import (  # noqa: E402
+    Run, budget_parser, load_run, out_dir, parse_budget, plt, run_experiment, sample_grids, set_threads, show_grids,
+    width_overrides, write_numbers,
+)
 
 from lit_gans.analysis import median_filtered, spearman  # noqa: E402
 
@@ -50,11 +53,7 @@ def overrides(kind: str, args: argparse.Namespace) -> list[str]:
           f"metrics.num_samples={args.fid_samples}", "trainer.log_every_n_steps=10"]
     if batches < every:
         raise SystemExit(f"--g-iters {args.g_iters} is below --every {args.every}: no FID point")
-    if not args.paper_nets:
-        ov += [f"model.generator.base_channels={args.channels}", f"model.discriminator.base_channels={args.channels}"]
-    if args.quick:
-        ov += ["metrics.num_real=1000"]
-    return ov
+    return [*ov, *width_overrides(args)]
 
 
 def at(steps: np.ndarray, values: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -108,22 +107,14 @@ def plot(results: list[dict], runs: list[Run], path: Path) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="60 generator iterations each, FID every 20: checks the pipeline")
-    parser.add_argument("--g-iters", type=int, default=None, help="generator iterations per run (default 800; quick 60)")
+    parser = budget_parser(__doc__, g_iters=(60, 800),
+                           quick_help="60 generator iterations each, FID every 20: checks the pipeline")
     parser.add_argument("--every", type=int, default=None, help="generator iterations between FID points (default 50; quick 20)")
-    parser.add_argument("--channels", type=int, default=32, help="base filters of G and D (DCGAN: 64)")
-    parser.add_argument("--paper-nets", action="store_true", help="keep the configs' 64 filters")
-    parser.add_argument("--fid-samples", type=int, default=None, help="samples per FID (default 2000; quick 500)")
     parser.add_argument("--window", type=int, default=25, help="median filter window, in generator iterations")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--only", choices=list(ESTIMATES), nargs="+", default=list(ESTIMATES))
     parser.add_argument("--analyse-only", action="store_true", help="re-read the runs of an earlier call, train nothing")
-    args = parser.parse_args(argv)
-    args.g_iters = args.g_iters or (60 if args.quick else 800)
+    args = parse_budget(parser, argv)
     args.every = args.every or (20 if args.quick else 50)
-    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
     return args
 
 
@@ -149,10 +140,7 @@ def run(args: argparse.Namespace) -> dict:
     for r in results:
         pairs = ", ".join(f"{i:.0f}: {e:.4f}/{f:.1f}" for i, e, f in zip(r["fid_it"], at(r["it"], r["filtered"], r["fid_it"]), r["fid"]))
         lines.append(f"{r['kind']} (G iter: filtered estimate/FID) {pairs}")
-    lines.append(f"figure: {out / 'figure.png'}")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (out / "numbers.txt").write_text(text + "\n")
+    write_numbers(lines, out)
     keys = ("rho", "p", "rho_late", "peak_it", "final_fid", "best_fid", "classes", "final_est", "seconds")
     return {"settings": lines[0], "figures": [str(out / "figure.png")],
             "runs": [{"kind": r["kind"], "label": r["label"], "first_fid": float(r["fid"][0]),

@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wgan_common import Run, out_dir, plt, run_experiment, set_threads  # noqa: E402
+from wgan_common import (  # noqa: E402
+    Run, budget_parser, out_dir, parse_budget, plt, run_experiment, run_overrides, set_threads, write_numbers,
+)
 
 from lit_gans.analysis import median_filtered  # noqa: E402
 
@@ -35,15 +37,7 @@ COSINE = "train/d_step_grad_cosine"
 
 
 def overrides(lr: float, args: argparse.Namespace) -> list[str]:
-    batches = args.g_iters * 5
-    ov = [f"seed={args.seed}", "trainer.max_epochs=-1", f"trainer.max_steps={args.g_iters * 6}",
-          "trainer.check_val_every_n_epoch=null", f"++trainer.val_check_interval={batches}", "trainer.log_every_n_steps=5",
-          "callbacks.samples.every_n_batches=0", f"metrics.num_samples={args.fid_samples}", f"model.optimizer_d.lr={lr}"]
-    if not args.paper_nets:
-        ov += [f"model.generator.base_channels={args.channels}", f"model.discriminator.base_channels={args.channels}"]
-    if args.quick:
-        ov.append("metrics.num_real=1000")
-    return ov
+    return [*run_overrides(args, n_critic=5), "trainer.log_every_n_steps=5", f"model.optimizer_d.lr={lr}"]
 
 
 def smooth(values: np.ndarray, points: int = 15) -> np.ndarray:
@@ -80,20 +74,11 @@ def plot(runs: dict[str, Run], path: Path) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20 generator iterations per run: checks the pipeline")
-    parser.add_argument("--g-iters", type=int, default=None, help="generator iterations per run (default 400; quick 20)")
+    parser = budget_parser(__doc__, g_iters=(20, 400))
     parser.add_argument("--lrs", type=float, nargs="+", default=None, help="critic learning rates (default 5e-5 5e-4)")
     parser.add_argument("--optimizers", choices=["rmsprop", "adam"], nargs="+", default=["rmsprop", "adam"])
-    parser.add_argument("--channels", type=int, default=32)
-    parser.add_argument("--paper-nets", action="store_true", help="keep the configs' 64 filters")
-    parser.add_argument("--fid-samples", type=int, default=None, help="default 2000; quick 500")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    args.g_iters = args.g_iters or (20 if args.quick else 400)
+    args = parse_budget(parser, argv)
     args.lrs = args.lrs or ([5e-5] if args.quick else [5e-5, 5e-4])
-    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
     return args
 
 
@@ -112,10 +97,7 @@ def run(args: argparse.Namespace) -> dict:
         s = summarise(run)
         lines.append(f"{name:<20}{s['median_cos']:>11.3f}{s['negative']:>9.1%}{s['min_cos']:>9.3f}{s['final_em']:>10.4f}"
                      f"{s['em_jump']:>12.4f}{s['fid']:>8.1f}{s['classes']:>9.0f}{s['seconds']:>8.0f}")
-    lines.append(f"figure: {out / 'figure.png'}")
-    text = "\n".join(lines)
-    print("\n" + text)
-    (out / "numbers.txt").write_text(text + "\n")
+    write_numbers(lines, out)
     return {"settings": lines[0], "figures": [str(out / "figure.png")],
             "runs": [{"run": name, **summarise(run)} for name, run in runs.items()]}
 

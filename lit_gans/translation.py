@@ -17,7 +17,8 @@ A model is a translation model when its ``batch_kind`` (what a training batch ca
 `TRANSLATION_KINDS`.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -136,6 +137,33 @@ def concat_batches(batches: list[Any], n: int) -> Any:
         return torch.cat(batches)[:n]
     fields = [torch.cat(parts)[:n] if isinstance(parts[0], Tensor) else parts[0] for parts in zip(*batches)]
     return type(first)(*fields) if hasattr(first, "_fields") else type(first)(fields)
+
+
+@contextmanager
+def seeded(seed: int | None, device: torch.device) -> Iterator[None]:
+    """A model's ``translate(seed=...)``: within the block torch's random stream (and the device's, on CUDA) starts
+    from ``seed``, and the global stream is restored on exit; ``None``: nothing is forked or seeded."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+def first_validation_items(model: Any, n: int, error: str) -> Any:
+    """The first ``n`` items of the trainer's validation data as ``model.real_samples`` makes them (`Paired`,
+    `Unpaired`), on the CPU: a translation model's fixed sample-grid inputs. A RuntimeError with ``error`` when the
+    model's trainer has no datamodule."""
+    datamodule = getattr(model._trainer, "datamodule", None) if model._trainer is not None else None
+    if datamodule is None:
+        raise RuntimeError(error)
+    parts: list[Any] = []
+    for batch in datamodule.val_dataloader():
+        parts.append(model.real_samples(batch))
+        if sum(len(p.a) for p in parts) >= n:
+            break
+    return type(parts[0])(*(torch.cat(x)[:n].cpu() for x in zip(*parts)))
 
 
 # ----- a user's image files (translate.py) -------------------------------------------------------------------------

@@ -1,21 +1,13 @@
 """blend.py: GP-GAN on a user's own images, Poisson-only without a checkpoint and with a tiny blending GAN trained
 here on the offline photo composites; the figure; clear errors for mismatched inputs and foreign checkpoints."""
 
-import importlib.util
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-import torch
-from helpers import CONF
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig
+from helpers import run_script, train_in_process
 from PIL import Image
 
-ROOT = CONF.parent
 TINY = ["model=gpgan", "data=photo_composites", "data.image_size=16", "data.num_samples=16", "data.num_val_samples=8",
         "batch_size=8", "model.generator.nef=4", "model.generator.ngf=4", "model.generator.bottleneck=8",
         "model.discriminator.ndf=4", "trainer.max_epochs=1", "trainer.limit_val_batches=1", "metrics=none",
@@ -23,40 +15,13 @@ TINY = ["model=gpgan", "data=photo_composites", "data.image_size=16", "data.num_
         "trainer.enable_progress_bar=false"]
 
 
-def app(script: str) -> Callable[[DictConfig], Any]:
-    spec = importlib.util.spec_from_file_location(f"{script}_app", ROOT / f"{script}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main.__wrapped__
-
-
-def cfg(config: str, *overrides: str, return_hydra_config: bool = False) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        composed = compose(config, overrides=list(overrides), return_hydra_config=return_hydra_config)
-    GlobalHydra.instance().clear()
-    return composed
 
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A blending GAN (16 px, tiny) after 2 batches: a real checkpoint written by train()."""
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    from lit_gans.training import train
-
     tmp = tmp_path_factory.mktemp("blend")
-    train_cfg = cfg("train", *TINY, f"data.root={tmp / 'data'}", return_hydra_config=True)
-    with open_dict(train_cfg):
-        train_cfg.hydra.runtime.output_dir = str(tmp / "run")
-    HydraConfig().set_config(train_cfg)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        train(train_cfg)
-    finally:
-        torch.set_num_threads(threads)
+    train_in_process(tmp / "run", *TINY, f"data.root={tmp / 'data'}")
     return tmp / "run" / "checkpoints" / "last.ckpt"
 
 
@@ -75,8 +40,8 @@ def inputs(folder: Path, size: tuple[int, int] = (48, 64), mask_size: tuple[int,
 
 
 def test_poisson_only_blend_and_figure(tmp_path: Path) -> None:
-    out = app("blend")(cfg("blend", *inputs(tmp_path), f"out={tmp_path / 'out.png'}", "image_size=16",
-                           f"figure={tmp_path / 'fig.png'}"))
+    out = run_script("blend", *inputs(tmp_path), f"out={tmp_path / 'out.png'}", "image_size=16",
+                     f"figure={tmp_path / 'fig.png'}")
     with Image.open(out) as image:
         assert image.size == (64, 48) and image.mode == "RGB"
         blended = np.asarray(image).astype(float)
@@ -89,8 +54,8 @@ def test_poisson_only_blend_and_figure(tmp_path: Path) -> None:
 
 
 def test_gp_gan_blend_with_a_checkpoint(tmp_path: Path, ckpt: Path) -> None:
-    out = app("blend")(cfg("blend", *inputs(tmp_path), f"out={tmp_path / 'out.png'}", f"ckpt_path={ckpt}",
-                           f"figure={tmp_path / 'fig.png'}"))
+    out = run_script("blend", *inputs(tmp_path), f"out={tmp_path / 'out.png'}", f"ckpt_path={ckpt}",
+                     f"figure={tmp_path / 'fig.png'}")
     with Image.open(out) as image, Image.open(tmp_path / "fig.png") as figure:
         assert image.size == (64, 48)
         assert figure.width > 3 * 64  # composite | Poisson-only | GP-GAN
@@ -98,8 +63,8 @@ def test_gp_gan_blend_with_a_checkpoint(tmp_path: Path, ckpt: Path) -> None:
 
 def test_mismatched_inputs_name_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="resize the mask to the images' size"):
-        app("blend")(cfg("blend", *inputs(tmp_path, mask_size=(24, 32)), f"out={tmp_path / 'o.png'}"))
+        run_script("blend", *inputs(tmp_path, mask_size=(24, 32)), f"out={tmp_path / 'o.png'}")
     args = inputs(tmp_path / "b")
     Image.fromarray(np.zeros((10, 10, 3), dtype=np.uint8)).save(tmp_path / "b" / "dst.png")
     with pytest.raises(ValueError, match="resize or crop one of them"):
-        app("blend")(cfg("blend", *args, f"out={tmp_path / 'o.png'}"))
+        run_script("blend", *args, f"out={tmp_path / 'o.png'}")

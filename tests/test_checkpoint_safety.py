@@ -11,13 +11,11 @@ from typing import Any
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra._internal.utils import _locate
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 import lit_gans.sampling
-from helpers import CONF, ROOT, config_names
+from helpers import CONF, ROOT, compose_config, config_names, run_script
 from lit_gans.checkpoints import (
     MODEL_TARGETS,
     RUN_TARGETS,
@@ -38,11 +36,7 @@ TOY = ["model=wgan_gp", "data=ring8", "data.num_samples=128", "batch_size=64", "
 
 def model_hparams(*overrides: str) -> tuple[str, dict[str, Any]]:
     """(lit_gans_class, hyper_parameters) as a checkpoint of that composed model config holds them."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("train", overrides=list(overrides))
-    GlobalHydra.instance().clear()
-    hparams = OmegaConf.to_container(cfg.model, resolve=True)
+    hparams = OmegaConf.to_container(compose_config("train", *overrides).model, resolve=True)
     return hparams.pop("_target_"), hparams
 
 
@@ -114,33 +108,22 @@ def canary(tmp_path: Path) -> Iterator[Path]:
 
 
 def _evaluate(ckpt: Path) -> dict:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("evaluate", overrides=[f"ckpt_path={ckpt}"])
-    GlobalHydra.instance().clear()
-    return evaluate(cfg)
+    return evaluate(compose_config("evaluate", f"ckpt_path={ckpt}"))
 
 
 def _encode(ckpt: Path) -> Path:
     """encode.py's main on ``ckpt`` (the crafted file must be refused before any data or model is built)."""
-    from test_encode import encode_app, encode_cfg
-
-    return encode_app()(encode_cfg(f"ckpt_path={ckpt}"))
+    return run_script("encode", f"ckpt_path={ckpt}")
 
 
 def _translate(ckpt: Path) -> Any:
     """translate.py's main on ``ckpt`` (refused before any image is read or model built)."""
-    from test_translate import app, cfg
-
-    return app("translate")(cfg("translate", f"ckpt_path={ckpt}", f"input={ckpt.parent}", f"out={ckpt.parent / 'out'}"))
+    return run_script("translate", f"ckpt_path={ckpt}", f"input={ckpt.parent}", f"out={ckpt.parent / 'out'}")
 
 
 def _project(ckpt: Path) -> Any:
     """project.py's main on ``ckpt`` (refused before any image is read or model built)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "manipulation"))
-    from test_project_cli import project_app, project_cfg
-
-    return project_app()(project_cfg(f"ckpt_path={ckpt}", f"image={ckpt.parent}", f"out={ckpt.parent / 'out'}"))
+    return run_script("project", f"ckpt_path={ckpt}", f"image={ckpt.parent}", f"out={ckpt.parent / 'out'}")
 
 
 def _blend(ckpt: Path) -> Any:
@@ -154,11 +137,7 @@ def _app(ckpt: Path) -> Any:
     """app.py's session on ``ckpt`` (refused before the model is built or a server started)."""
     from lit_gans.manipulation.webapp import build_session
 
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("app", overrides=[f"ckpt_path={ckpt}"])
-    GlobalHydra.instance().clear()
-    return build_session(cfg)
+    return build_session(compose_config("app", f"ckpt_path={ckpt}"))
 
 
 ENTRY_POINTS = ["sample", "evaluate", "encode", "translate", "project", "app", "blend", "train_resume", "load_from_checkpoint"]

@@ -1,6 +1,5 @@
 """encode.py: E(x) of a data split with its labels for models with an encoder; a clear refusal for the others."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -10,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import CONF, ROOT, needs_mnist
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from helpers import ROOT, needs_mnist, run_script
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -35,20 +32,6 @@ def bigan_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
-def encode_app() -> Callable[[DictConfig], Path]:
-    """encode.py's main without the Hydra wrapper (loaded by path: the repository root is not on sys.path)."""
-    spec = importlib.util.spec_from_file_location("encode_app", ROOT / "encode.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main.__wrapped__
-
-
-def encode_cfg(*overrides: str) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("encode", overrides=list(overrides))
-    GlobalHydra.instance().clear()
-    return cfg
 
 
 @needs_mnist
@@ -76,7 +59,7 @@ def test_encode_cli_writes_the_codes_and_labels_of_the_test_split(bigan_run: Pat
 @needs_mnist
 def test_encode_limit_and_default_output_path(bigan_run: Path) -> None:
     ckpt = bigan_run / "checkpoints" / "last.ckpt"
-    path = encode_app()(encode_cfg(f"ckpt_path={ckpt}", "split=train", "limit=700", "batch_size=300"))
+    path = run_script("encode", f"ckpt_path={ckpt}", "split=train", "limit=700", "batch_size=300")
     assert path == bigan_run / "codes" / "last_train.npz"
     arrays = np.load(path)
     assert arrays["codes"].shape == (700, 50) and arrays["labels"].shape == (700,)
@@ -102,19 +85,6 @@ def test_codes_of_a_toy_split_come_from_the_held_out_sample(compose_cfg: Compose
         split_dataset(datamodule, "val")
 
 
-def sample_app() -> Callable[[DictConfig], Path]:
-    spec = importlib.util.spec_from_file_location("sample_app", ROOT / "sample.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main.__wrapped__
-
-
-def sample_cfg(*overrides: str) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("sample", overrides=list(overrides))
-    GlobalHydra.instance().clear()
-    return cfg
 
 
 @needs_mnist
@@ -122,13 +92,12 @@ def test_sample_reconstruct_draws_x_rows_above_their_reconstructions(bigan_run: 
     from PIL import Image
 
     ckpt = bigan_run / "checkpoints" / "last.ckpt"
-    main = sample_app()
-    png = main(sample_cfg(f"ckpt_path={ckpt}", "mode=reconstruct", "n=16", f"out={tmp_path / 'rec.png'}"))
+    png = run_script("sample", f"ckpt_path={ckpt}", "mode=reconstruct", "n=16", f"out={tmp_path / 'rec.png'}")
     assert Image.open(png).size == (4 * 30 + 2, 8 * 30 + 2)  # 16 images in rows of 4: 4 real rows + 4 reconstructed
-    arrays = np.load(main(sample_cfg(f"ckpt_path={ckpt}", "mode=reconstruct", "n=16", f"out={tmp_path / 'rec.npz'}")))
+    arrays = np.load(run_script("sample", f"ckpt_path={ckpt}", "mode=reconstruct", "n=16", f"out={tmp_path / 'rec.npz'}"))
     assert set(arrays.files) == {"images", "reconstructions", "codes"}
     assert arrays["images"].shape == arrays["reconstructions"].shape == (16, 28, 28, 1) and arrays["codes"].shape == (16, 50)
-    codes = np.load(encode_app()(encode_cfg(f"ckpt_path={ckpt}", "limit=16", f"out={tmp_path / 'c.npz'}")))["codes"]
+    codes = np.load(run_script("encode", f"ckpt_path={ckpt}", "limit=16", f"out={tmp_path / 'c.npz'}"))["codes"]
     np.testing.assert_allclose(arrays["codes"], codes, rtol=0, atol=1e-6)  # the first 16 test images, both tools
 
 
@@ -173,14 +142,14 @@ def test_alae_codes_are_w_and_its_reconstructions_skip_f_through_the_same_tools(
     assert out.returncode == 0, out.stderr[-3000:]
     ckpt = run / "checkpoints" / "last.ckpt"
     assert len(torch.load(ckpt, weights_only=True)["optimizer_states"]) == 3
-    codes = np.load(encode_app()(encode_cfg(f"ckpt_path={ckpt}", "limit=16", f"out={tmp_path / 'c.npz'}")))["codes"]
+    codes = np.load(run_script("encode", f"ckpt_path={ckpt}", "limit=16", f"out={tmp_path / 'c.npz'}"))["codes"]
     model = load_model(ckpt)
     x, _ = split_dataset(instantiate_datamodule(OmegaConf.load(run / ".hydra" / "config.yaml").data), "test").__getitems__(
         list(range(16)))
     with torch.no_grad():
         torch.testing.assert_close(torch.from_numpy(codes), model.encoder(x), rtol=0, atol=1e-6)
-        arrays = np.load(sample_app()(sample_cfg(f"ckpt_path={ckpt}", "mode=reconstruct", "n=16",
-                                                 f"out={tmp_path / 'rec.npz'}")))
+        arrays = np.load(run_script("sample", f"ckpt_path={ckpt}", "mode=reconstruct", "n=16",
+                                    f"out={tmp_path / 'rec.npz'}"))
         expected = to_uint8_nhwc(model.generator.synthesis(model.encoder(x)))  # G(E(x)), no F
     assert np.array_equal(arrays["reconstructions"], expected.numpy())
     np.testing.assert_allclose(arrays["codes"], codes, rtol=0, atol=1e-6)

@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
-from helpers import CONF, ROOT, needs_mnist
+from helpers import ROOT, compose_config, needs_mnist
 from lit_gans.evaluation import evaluate
 
 
@@ -25,11 +23,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _evaluate(*overrides: str) -> dict:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("evaluate", overrides=list(overrides))
-    GlobalHydra.instance().clear()
-    return evaluate(cfg)
+    return evaluate(compose_config("evaluate", *overrides))
 
 
 @needs_mnist

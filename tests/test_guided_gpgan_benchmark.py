@@ -1,16 +1,10 @@
 """benchmarks/guided_gpgan.py: its score (RMSE in 8-bit levels, whole image or inside the mask), its held-out
 composites (validation photographs, deterministic) and its table."""
 
-import importlib.util
-import sys
-
 import torch
-from helpers import ROOT
+from helpers import load_benchmark
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-spec = importlib.util.spec_from_file_location("guided_gpgan", ROOT / "benchmarks" / "guided_gpgan.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = load_benchmark("guided_gpgan", "guided_gpgan")
 
 
 def test_rmse_in_8_bit_levels_over_the_image_or_the_region() -> None:

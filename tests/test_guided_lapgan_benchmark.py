@@ -1,25 +1,16 @@
 """benchmarks/guided_lapgan.py: the parameter-matched DCGAN, the table, and (slow) both runs end to end."""
 
 import argparse
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import needs_mnist
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "guided_lapgan.py"
+from helpers import load_benchmark, needs_mnist
 
 
 @pytest.fixture(scope="module")
 def bench():  # noqa: ANN201 - the benchmark module
-    sys.path.insert(0, str(BENCHMARK.parent))
-    spec = importlib.util.spec_from_file_location("guided_lapgan_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("guided_lapgan", "guided_lapgan_benchmark")
 
 
 def parse(bench, *argv: str) -> argparse.Namespace:  # noqa: ANN001

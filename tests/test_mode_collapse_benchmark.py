@@ -2,26 +2,18 @@
 with data=grid25), the Figure-1 snapshots at the chosen generator steps (n_critic counted), VEEGAN's
 numbers and the table beside the published rows; the Stacked MNIST path (train, 1000-mode score, table)."""
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import needs_mnist
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "mode_collapse.py"
+from helpers import load_benchmark, needs_mnist
 
 
 @pytest.fixture(scope="module")
 def bench():  # noqa: ANN201 - the benchmark module
-    spec = importlib.util.spec_from_file_location("mode_collapse_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("mode_collapse", "mode_collapse_benchmark")
 
 
 @pytest.mark.parametrize(("name", "dataset", "modes"), [("unrolled1", "ring8", 8), ("wgan_gp", "grid25", 25)])

@@ -1,6 +1,5 @@
 """sample.py and lit_gans.sampling: checkpoints rebuild the generator; grids, walks, arrays."""
 
-import importlib.util
 import math
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from PIL import Image
 from omegaconf import DictConfig
 from torch.testing import assert_close
 
-from helpers import BUILT_IN_DATA, CONF, ROOT, batch_kind, config_names, needs_mnist
+from helpers import BUILT_IN_DATA, CONF, ROOT, batch_kind, config_names, needs_mnist, script_main
 from lit_gans.models import AdversarialModule
 from lit_gans.models.infogan import Codes
 from lit_gans.sampling import generate, load_model, sample_arrays, slerp, to_uint8_nhwc
@@ -25,14 +24,6 @@ from lit_gans.training import train
 
 Compose = Callable[..., DictConfig]
 
-
-def _sample_app() -> Callable[[DictConfig], Path]:
-    """sample.py's main without the Hydra wrapper (tests call it with composed configs); loaded by
-    path because the repository root is not on sys.path when pytest runs as a console script."""
-    spec = importlib.util.spec_from_file_location("sample_app", ROOT / "sample.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main.__wrapped__
 
 
 def test_slerp_endpoints_norm_and_midpoint() -> None:
@@ -104,7 +95,7 @@ def test_conditional_models_sample_a_row_per_class(compose_cfg: Compose, tmp_pat
         array = compose("sample", overrides=[f"ckpt_path={ckpt}", "n=30", f"out={tmp_path / 'x.npz'}"])
         walk = compose("sample", overrides=[f"ckpt_path={ckpt}", "mode=interpolate"])
     GlobalHydra.instance().clear()
-    sample_main = _sample_app()
+    sample_main = script_main("sample")
     sample_main(grid)
     assert Image.open(tmp_path / "grid.png").size == (10 * 30 + 2, 10 * 30 + 2)  # 10 classes x 10 columns of 28+2 px
     sample_main(array)
@@ -199,7 +190,7 @@ def test_sample_cli_exports_infogan_codes_reproducibly(compose_cfg: Compose, tmp
         cfgs = [compose("sample", overrides=[f"ckpt_path={ckpt}", "n=20", f"out={tmp_path / name}"])
                 for name in ("a.npz", "b.npz")]
     GlobalHydra.instance().clear()
-    sample_main = _sample_app()
+    sample_main = script_main("sample")
     for cfg in cfgs:
         sample_main(cfg)
     a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")

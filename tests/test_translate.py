@@ -1,21 +1,15 @@
 """translate.py (a user's image files through a translation checkpoint) and sample.py for translation models (grids
 and arrays of the run's test split), on a tiny pix2pix trained here on mnist_edges."""
 
-import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import torch
-from helpers import CONF, ROOT, needs_mnist
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig
+from helpers import ROOT, compose_config, needs_mnist, run_script, train_in_process
 from PIL import Image
 
 from lit_gans.metrics import to_uint8
@@ -38,42 +32,16 @@ TINY = ["model=pix2pix", "data=mnist_edges", "data.num_samples=64", "data.num_va
 def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pix2pix (U-Net of 5 levels, 32 px) after 2 batches of mnist_edges: a real checkpoint and run config (trained in
     this process; the run's .hydra/config.yaml written as train.py's Hydra would)."""
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf, open_dict
-
-    from lit_gans.training import train
+    from omegaconf import OmegaConf
 
     run = tmp_path_factory.mktemp("translate") / "run"
-    train_cfg = cfg("train", *TINY, return_hydra_config=True)
-    with open_dict(train_cfg):
-        train_cfg.hydra.runtime.output_dir = str(run)
-    HydraConfig().set_config(train_cfg)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        train(train_cfg)
-    finally:
-        torch.set_num_threads(threads)
+    train_cfg = train_in_process(run, *TINY)
     (run / ".hydra").mkdir()
     saved = OmegaConf.masked_copy(train_cfg, [k for k in train_cfg if k != "hydra"])
     OmegaConf.save(saved, run / ".hydra" / "config.yaml")
     return run / "checkpoints" / "last.ckpt"
 
 
-def app(script: str) -> Callable[[DictConfig], Any]:
-    """A script's main without the Hydra wrapper (loaded by path: the repository root is not on sys.path)."""
-    spec = importlib.util.spec_from_file_location(f"{script}_app", ROOT / f"{script}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main.__wrapped__
-
-
-def cfg(config: str, *overrides: str, return_hydra_config: bool = False) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        composed = compose(config, overrides=list(overrides), return_hydra_config=return_hydra_config)
-    GlobalHydra.instance().clear()
-    return composed
 
 
 def digits(n: int, size: int = 32) -> np.ndarray:
@@ -99,7 +67,7 @@ def write_folder(root: Path) -> list[Path]:
 def test_translate_writes_one_png_per_input_with_its_name(ckpt: Path, tmp_path: Path) -> None:
     inputs, out = tmp_path / "in", tmp_path / "out"
     write_folder(inputs)
-    written = app("translate")(cfg("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={out}"))
+    written = run_script("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={out}")
     assert sorted(p.relative_to(out).as_posix() for p in written) == ["a.png", "c.png", "more/b.png"]
     model = load_model(ckpt)
     for name in ("a.png", "more/b.png", "c.jpg"):  # one image per batch (batch_size=1), in sorted file order
@@ -116,29 +84,27 @@ def test_sizes_are_checked_before_anything_is_written_and_resize_fixes_them(ckpt
     inputs.mkdir()
     Image.fromarray(digits(1)[0]).save(inputs / "fits.png")
     Image.fromarray(digits(1, 30)[0]).save(inputs / "odd.png")  # 30 px: not a multiple of 2^5
-    main = app("translate")
     with pytest.raises(ValueError, match=r"odd.png: .*divisible by 2\^5 = 32.*30x30.*resize=32"):
-        main(cfg("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={out}"))
+        run_script("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={out}")
     assert not out.exists()  # nothing written
-    main(cfg("translate", f"ckpt_path={ckpt}", f"input={inputs / 'odd.png'}", f"out={out}", "resize=32"))
+    run_script("translate", f"ckpt_path={ckpt}", f"input={inputs / 'odd.png'}", f"out={out}", "resize=32")
     assert Image.open(out / "odd.png").size == (32, 32)
-    main(cfg("translate", f"ckpt_path={ckpt}", f"input={inputs / 'fits.png'}", f"out={out}", "resize=[64,96]"))
+    run_script("translate", f"ckpt_path={ckpt}", f"input={inputs / 'fits.png'}", f"out={out}", "resize=[64,96]")
     assert Image.open(out / "fits.png").size == (96, 64)  # any size the U-Net takes: W 96, H 64
 
 
 def test_direction_overwrites_and_name_clashes_are_refused(ckpt: Path, tmp_path: Path) -> None:
     inputs = tmp_path / "in"
     write_folder(inputs)
-    main = app("translate")
     with pytest.raises(ValueError, match="data.direction=BtoA"):
-        main(cfg("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={tmp_path / 'o'}", "direction=BtoA"))
+        run_script("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={tmp_path / 'o'}", "direction=BtoA")
     with pytest.raises(ValueError, match="overwrite the input"):
-        main(cfg("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={inputs}"))
+        run_script("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={inputs}")
     Image.fromarray(digits(1)[0]).save(inputs / "c.png")  # beside c.jpg
     with pytest.raises(ValueError, match="both be written"):
-        main(cfg("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={tmp_path / 'o'}"))
+        run_script("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={tmp_path / 'o'}")
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        main(cfg("translate", f"ckpt_path={ckpt}", f"input={tmp_path / 'nowhere'}", f"out={tmp_path / 'o'}"))
+        run_script("translate", f"ckpt_path={ckpt}", f"input={tmp_path / 'nowhere'}", f"out={tmp_path / 'o'}")
 
 
 def test_models_that_draw_from_noise_are_refused(compose_cfg: Any, tmp_path: Path, one_thread: None) -> None:
@@ -151,7 +117,7 @@ def test_models_that_draw_from_noise_are_refused(compose_cfg: Any, tmp_path: Pat
     inputs = tmp_path / "in"
     write_folder(inputs)
     with pytest.raises(ValueError, match="does not translate images.*pix2pix"):
-        app("translate")(cfg("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={tmp_path / 'o'}"))
+        run_script("translate", f"ckpt_path={ckpt}", f"input={inputs}", f"out={tmp_path / 'o'}")
     assert not is_translation_model(load_model(ckpt))
     with pytest.raises(ValueError, match="sample.py"):
         check_translation_model(load_model(ckpt), "translate.py")
@@ -170,33 +136,32 @@ def test_the_translate_command_line(ckpt: Path, tmp_path: Path) -> None:
 
 # ----- sample.py ----------------------------------------------------------------------------------------------------
 def test_sample_grid_rows_are_input_translation_target(ckpt: Path, tmp_path: Path) -> None:
-    png = app("sample")(cfg("sample", f"ckpt_path={ckpt}", "split=test", "n=16", f"out={tmp_path / 'grid.png'}"))
+    png = run_script("sample", f"ckpt_path={ckpt}", "split=test", "n=16", f"out={tmp_path / 'grid.png'}")
     assert Image.open(png).size == (16 * 34 + 2, 3 * 34 + 2)  # 16 columns of 32 px (+2 padding), 3 rows
-    default = app("sample")(cfg("sample", f"ckpt_path={ckpt}", "n=4"))
+    default = run_script("sample", f"ckpt_path={ckpt}", "n=4")
     assert default == ckpt.parent.parent / "samples" / "grid.png"
 
 
 def test_sample_npz_holds_the_test_split_translated(ckpt: Path, tmp_path: Path) -> None:
     from lit_gans.encoding import run_datamodule
 
-    main = app("sample")
-    arrays = np.load(main(cfg("sample", f"ckpt_path={ckpt}", f"out={tmp_path / 't.npz'}")))
+    arrays = np.load(run_script("sample", f"ckpt_path={ckpt}", f"out={tmp_path / 't.npz'}"))
     assert set(arrays.files) == {"inputs", "outputs", "targets", "labels"}
     assert arrays["inputs"].shape == arrays["outputs"].shape == arrays["targets"].shape == (40, 32, 32, 1)
     assert arrays["outputs"].dtype == np.uint8 and arrays["labels"].dtype == np.int64
     # row i is the i-th validation/test pair: its edges, its digit and label, and G(edges) with batch b seeded b
     model = load_model(ckpt)
-    batch = next(iter(split_loader(run_datamodule(cfg("sample", f"ckpt_path={ckpt}")), "test")))
+    batch = next(iter(split_loader(run_datamodule(compose_config("sample", f"ckpt_path={ckpt}")), "test")))
     assert np.array_equal(arrays["inputs"][:16, ..., 0], to_uint8(batch.a)[:, 0].numpy())
     assert np.array_equal(arrays["targets"][:16, ..., 0], to_uint8(batch.b)[:, 0].numpy())
     assert np.array_equal(arrays["labels"][:16], batch.labels.numpy())
     assert np.array_equal(arrays["outputs"][:16, ..., 0], to_uint8(model.translate(batch.a, "AtoB", 0))[:, 0].numpy())
-    limited = np.load(main(cfg("sample", f"ckpt_path={ckpt}", "limit=20", f"out={tmp_path / 'l.npz'}")))
+    limited = np.load(run_script("sample", f"ckpt_path={ckpt}", "limit=20", f"out={tmp_path / 'l.npz'}"))
     assert limited["outputs"].shape[0] == 20 and np.array_equal(limited["outputs"], arrays["outputs"][:20])
-    one = np.load(main(cfg("sample", f"ckpt_path={ckpt}", "limit=3", "batch_size=1", f"out={tmp_path / '1.npz'}")))
+    one = np.load(run_script("sample", f"ckpt_path={ckpt}", "limit=3", "batch_size=1", f"out={tmp_path / '1.npz'}"))
     expected = [to_uint8(model.translate(batch.a[i: i + 1], "AtoB", i))[0, 0].numpy() for i in range(3)]
     assert np.array_equal(one["outputs"][..., 0], np.stack(expected))  # one pair per batch, batch i seeded i
     with pytest.raises(ValueError, match="mode=grid"):
-        main(cfg("sample", f"ckpt_path={ckpt}", "mode=interpolate"))
+        run_script("sample", f"ckpt_path={ckpt}", "mode=interpolate")
     with pytest.raises(ValueError, match="split must be one of"):
-        main(cfg("sample", f"ckpt_path={ckpt}", "split=train"))
+        run_script("sample", f"ckpt_path={ckpt}", "split=train")

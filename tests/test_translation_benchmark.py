@@ -1,24 +1,14 @@
 """benchmarks/translation.py: its table layout (one direction or both), its MNIST-FID, and the pix2pix ablation end
 to end at two batches per run."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-from helpers import needs_mnist
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "translation.py"
+from helpers import load_benchmark, needs_mnist
 
 
 @pytest.fixture(scope="module")
 def bench():  # noqa: ANN201 - the benchmark module
-    spec = importlib.util.spec_from_file_location("translation_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("translation", "translation_benchmark")
 
 
 def test_a_table_of_both_directions_gets_a_column_per_direction(bench) -> None:

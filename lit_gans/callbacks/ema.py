@@ -26,12 +26,13 @@ import torch
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 from torch import Tensor, nn
 from torch.optim import Optimizer
-from torch.utils.hooks import RemovableHandle
+
+from lit_gans.callbacks.optimizer_hooks import OptimizerHooks, optimizer_of
 
 LIVE_KEY = "live_generator"  # the checkpoint entry that holds the trained (not averaged) G
 
 
-class GeneratorEMA(L.Callback):
+class GeneratorEMA(OptimizerHooks):
     """Keep E ← decay·E + (1 − decay)·θ_G after every generator optimizer step.
 
     * Only ``pl_module.generator`` is averaged; D (and InfoGAN's Q, AC-GAN's classifier) never are.
@@ -61,11 +62,11 @@ class GeneratorEMA(L.Callback):
             raise ValueError(f"decay must be in [0, 1), got {decay}")
         if start_step < 0:
             raise ValueError(f"start_step must be >= 0, got {start_step}")
+        super().__init__()
         self.decay, self.start_step = decay, start_step
         self.ema: nn.Module | None = None  # the averaged copy of G (built at fit setup)
         self.num_updates = 0  # G steps seen
         self._module: Any = None
-        self._handles: list[RemovableHandle] = []
 
     # ----- the average --------------------------------------------------------------------------------
     def setup(self, trainer: L.Trainer, pl_module: Any, stage: str) -> None:
@@ -93,16 +94,9 @@ class GeneratorEMA(L.Callback):
     def _after_g_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         self.update(self._module.generator)
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        self.remove_hooks()
-
-    def teardown(self, trainer: L.Trainer, pl_module: Any, stage: str) -> None:
-        self.remove_hooks()  # also after an exception, when on_train_end is skipped
-
     def remove_hooks(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles, self._module = [], None
+        super().remove_hooks()
+        self._module = None
 
     @contextmanager
     def swapped_in(self, generator: nn.Module) -> Iterator[None]:
@@ -151,11 +145,8 @@ class GeneratorEMA(L.Callback):
 
 def generator_optimizer(trainer: L.Trainer, pl_module: Any) -> Optimizer:
     """The trainer's optimizer that updates ``pl_module.generator_parameters()`` (Lightning's are plain torch ones)."""
-    first = next(iter(pl_module.generator_parameters()))
-    for optimizer in trainer.optimizers:
-        if any(p is first for group in optimizer.param_groups for p in group["params"]):
-            return optimizer
-    raise ValueError("No optimizer updates the generator's parameters; GeneratorEMA needs a lit_gans model.")
+    return optimizer_of(trainer, pl_module.generator_parameters(),
+                        "No optimizer updates the generator's parameters; GeneratorEMA needs a lit_gans model.")
 
 
 def find_ema(trainer: L.Trainer | None) -> GeneratorEMA | None:

@@ -15,7 +15,8 @@ import lightning as L
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
-from torch.utils.hooks import RemovableHandle
+
+from lit_gans.callbacks.optimizer_hooks import OptimizerHooks, optimizer_of
 
 PLAYERS = ("d", "g")
 
@@ -41,7 +42,7 @@ def step_gradient_cosine(updates: Sequence[Tensor], grads: Sequence[Tensor]) -> 
     return torch.nn.functional.cosine_similarity(step, grad, dim=0, eps=1e-30)
 
 
-class StepGradientCosine(L.Callback):
+class StepGradientCosine(OptimizerHooks):
     """Log ``train/<player>_step_grad_cosine`` = `step_gradient_cosine` of the ``player``'s optimizer
     ("d": the one holding ``discriminator_parameters()``, "g": ``generator_parameters()``).
 
@@ -57,22 +58,19 @@ class StepGradientCosine(L.Callback):
             raise ValueError(f"player must be one of {PLAYERS}, got {player!r}")
         if every_n_steps < 1:
             raise ValueError(f"every_n_steps must be >= 1, got {every_n_steps}")
+        super().__init__()
         self.player, self.every_n_steps = player, every_n_steps
         self.key = f"train/{player}_step_grad_cosine"
         self.steps = 0  # steps of the watched optimizer seen so far
         self.last: Tensor | None = None  # the newest cosine, until logged
         self._before: list[tuple[Tensor, Tensor, Tensor]] | None = None  # (parameter, θ copy, g copy)
-        self._handles: list[RemovableHandle] = []
 
     def find_optimizer(self, trainer: L.Trainer, pl_module: Any) -> Optimizer:
         """The trainer's optimizer that updates the player's parameters."""
         params = pl_module.discriminator_parameters() if self.player == "d" else pl_module.generator_parameters()
-        first = next(iter(params), None)
-        for optimizer in trainer.optimizers:
-            if first is not None and any(p is first for group in optimizer.param_groups for p in group["params"]):
-                return optimizer
-        raise ValueError(f"No optimizer updates the {self.player!r} player's parameters; StepGradientCosine needs "
-                         "a model with discriminator_parameters() / generator_parameters() (lit_gans models).")
+        return optimizer_of(trainer, params, f"No optimizer updates the {self.player!r} player's parameters; "
+                            "StepGradientCosine needs a model with discriminator_parameters() / generator_parameters() "
+                            "(lit_gans models).")
 
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self.remove_hooks()
@@ -97,13 +95,3 @@ class StepGradientCosine(L.Callback):
             pl_module.log(self.key, self.last.float())
             self.last = None
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        self.remove_hooks()
-
-    def teardown(self, trainer: L.Trainer, pl_module: Any, stage: str) -> None:
-        self.remove_hooks()  # also after an exception, when on_train_end is skipped
-
-    def remove_hooks(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []

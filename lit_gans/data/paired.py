@@ -13,7 +13,7 @@ cropping or flipping, as the authors' test options do (``load_size = crop_size``
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import lightning as L
 import torch
@@ -29,6 +29,7 @@ from lit_gans.data.image_folder import IMAGE_EXTENSIONS, find_images
 PREPROCESS = ("resize_and_crop", "crop", "none")
 DIRECTIONS = ("AtoB", "BtoA")
 SPLITS = ("train", "val", "test")
+Batch = TypeVar("Batch", bound=tuple)
 
 
 class Paired(NamedTuple):
@@ -44,6 +45,16 @@ class Paired(NamedTuple):
     a: Tensor
     b: Tensor
     labels: Tensor
+
+
+def named_batch(kind: type[Batch], batch: Any, fix: str) -> Batch:
+    """A translation model's batch as the named tuple ``kind`` (`Paired`, `Unpaired`): as served, or built from a
+    tuple/list of exactly its fields (what a plain DataLoader collates); anything else is refused with ``fix``."""
+    if isinstance(batch, kind):
+        return batch
+    if isinstance(batch, (tuple, list)) and len(batch) == len(kind._fields):
+        return kind(*batch)
+    raise ValueError(fix)
 
 
 def split_pair(image: Tensor, where: str = "image") -> tuple[Tensor, Tensor]:

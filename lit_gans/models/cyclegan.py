@@ -20,8 +20,7 @@ from before G's step. `TranslationGAN` is the same game without the cycle and id
 maps each input to *some* plausible output of the other domain, content not preserved.
 """
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -30,6 +29,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
+from lit_gans.data.paired import named_batch
 from lit_gans.data.unpaired import Unpaired
 from lit_gans.losses.translation import halved, l1_translation_loss
 from lit_gans.metrics.domain_fid import (FID_MODES, domain_features, fid_suffix, inception_available, inception_error,
@@ -39,7 +39,7 @@ from lit_gans.models.base import AdversarialModule, Logs
 from lit_gans.models.image_pool import ImagePool
 from lit_gans.models.pix2pix import center_crop, translation_mode
 from lit_gans.models.steps import BatchState, Step
-from lit_gans.translation import TranslationBatch, check_direction, labels_or_none
+from lit_gans.translation import TranslationBatch, check_direction, first_validation_items, labels_or_none, seeded
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -135,12 +135,9 @@ class CycleGAN(AdversarialModule):
     # ----- data -------------------------------------------------------------------------------------
     @staticmethod
     def real_samples(batch: Any) -> Unpaired:
-        if isinstance(batch, Unpaired):
-            return batch
-        if isinstance(batch, (tuple, list)) and len(batch) == 4:
-            return Unpaired(*batch)
-        raise ValueError("CycleGAN trains on unpaired batches (a, b, labels_a, labels_b): use data=mnist_mnistm or "
-                         "data=unpaired data.root=<folder with trainA/ trainB/ testA/ testB/>.")
+        return named_batch(Unpaired, batch, "CycleGAN trains on unpaired batches (a, b, labels_a, labels_b): use "
+                                            "data=mnist_mnistm or data=unpaired data.root=<folder with trainA/ trainB/ "
+                                            "testA/ testB/>.")
 
     # ----- translation ------------------------------------------------------------------------------
     def sample_fake(self, n: int, generator: torch.Generator | None = None) -> Any:
@@ -155,7 +152,7 @@ class CycleGAN(AdversarialModule):
         """G(images) ("AtoB") or F(images) ("BtoA"), (B, C, H, W) in [-1, 1], in the configured test mode
         (``test_time_dropout``); ``seed`` fixes any dropout masks without touching the global random stream."""
         net = self.translator(direction)
-        with self._rng(seed), translation_mode(net, self.hparams.test_time_dropout):
+        with seeded(seed, self.device), translation_mode(net, self.hparams.test_time_dropout):
             return net(images)
 
     translation_directions: tuple[str, ...] = ("AtoB", "BtoA")  # G: A -> B and F: B -> A
@@ -196,35 +193,15 @@ class CycleGAN(AdversarialModule):
         fake = self.translate(x, direction, seed)
         return torch.cat([x, fake, self.translate(fake, back, seed)]), len(x)
 
-    @contextmanager
-    def _rng(self, seed: int | None) -> Iterator[None]:
-        if seed is None:
-            yield
-            return
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            yield
-
     def sample_grid(self, seed: int = 0, columns: int = 8) -> tuple[Tensor, int]:
         """Rows a | G(a) | F(G(a)) | b | F(b) | G(F(b)) for the first ``columns`` validation items (fixed)."""
         if self._grid is None:
-            self._grid = self._first_validation_items(columns)
+            self._grid = first_validation_items(self, columns, f"{type(self).__name__}'s sample grid shows validation "
+                                                                 "images: it needs the trainer's datamodule.")
         a, b = self._grid.a.to(self.device), self._grid.b.to(self.device)
         fake_b, fake_a = self.translate(a, "AtoB", seed), self.translate(b, "BtoA", seed)
         rows = [a, fake_b, self.translate(fake_b, "BtoA", seed), b, fake_a, self.translate(fake_a, "AtoB", seed)]
         return torch.cat(rows), len(a)
-
-    def _first_validation_items(self, n: int) -> Unpaired:
-        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
-        if datamodule is None:
-            raise RuntimeError(f"{type(self).__name__}'s sample grid shows validation images: it needs the trainer's "
-                               "datamodule.")
-        parts: list[Unpaired] = []
-        for batch in datamodule.val_dataloader():
-            parts.append(self.real_samples(batch))
-            if sum(len(p.a) for p in parts) >= n:
-                break
-        return Unpaired(*(torch.cat(x)[:n].cpu() for x in zip(*parts)))
 
     # ----- the terms a variant changes (DiscoGAN, DualGAN) -------------------------------------------
     def reconstruction_loss(self, output: Tensor, target: Tensor) -> Tensor:

@@ -30,7 +30,7 @@ from lit_gans.blending.pyramid import (
     pyramid_sizes,
     resize,
 )
-from lit_gans.data.paired import Paired
+from lit_gans.data.paired import Paired, named_batch
 from lit_gans.losses.translation import blending_gan_loss, l2_blending_loss
 from lit_gans.models.base import Logs
 from lit_gans.models.pix2pix import Pix2Pix, translation_mode
@@ -79,12 +79,9 @@ class BlendingGAN(Pix2Pix, WGAN):
 
     @staticmethod
     def real_samples(batch: Any) -> Paired:
-        if isinstance(batch, Paired):
-            return batch
-        if isinstance(batch, (tuple, list)) and len(batch) == 3:
-            return Paired(*batch)
-        raise ValueError("the blending GAN trains on (composite, target) pairs: use data=photo_composites (offline) or "
-                         "data=blending_folder data.root=<scene folders> (also data=mnist_edges / data=paired).")
+        return named_batch(Paired, batch, "the blending GAN trains on (composite, target) pairs: use "
+                                          "data=photo_composites (offline) or data=blending_folder data.root=<scene "
+                                          "folders> (also data=mnist_edges / data=paired).")
 
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)

@@ -31,12 +31,12 @@ from torchmetrics.image import (
     StructuralSimilarityIndexMeasure,
 )
 
-from lit_gans.data.paired import Paired
+from lit_gans.data.paired import Paired, named_batch
 from lit_gans.losses.translation import halved, l1_translation_loss
 from lit_gans.metrics.scores import Precomputed
 from lit_gans.models.base import AdversarialModule, Logs
 from lit_gans.models.steps import BatchState, Step
-from lit_gans.translation import TranslationBatch, check_direction, labels_or_none
+from lit_gans.translation import TranslationBatch, check_direction, first_validation_items, labels_or_none, seeded
 
 # images live in [-1, 1]: PSNR's peak-to-peak range and SSIM's L are 2 (values outside are clamped first)
 DATA_RANGE = (-1.0, 1.0)
@@ -132,12 +132,8 @@ class Pix2Pix(AdversarialModule):
     # ----- data -------------------------------------------------------------------------------------
     @staticmethod
     def real_samples(batch: Any) -> Paired:
-        if isinstance(batch, Paired):
-            return batch
-        if isinstance(batch, (tuple, list)) and len(batch) == 3:
-            return Paired(*batch)
-        raise ValueError("pix2pix trains on paired batches (a, b, labels): use data=mnist_edges or "
-                         "data=paired data.root=<folder with train/ val/ test/ of side-by-side pairs>.")
+        return named_batch(Paired, batch, "pix2pix trains on paired batches (a, b, labels): use data=mnist_edges or "
+                                          "data=paired data.root=<folder with train/ val/ test/ of side-by-side pairs>.")
 
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
@@ -164,7 +160,7 @@ class Pix2Pix(AdversarialModule):
         touching the global random stream. Only "AtoB", the direction G learned: a model of B -> A is trained with
         ``data.direction=BtoA``."""
         check_direction(self, direction)
-        with self._rng(seed), translation_mode(self.generator, self.hparams.test_time_dropout):
+        with seeded(seed, self.device), translation_mode(self.generator, self.hparams.test_time_dropout):
             return self.generator(images)
 
     def translation_input_shape(self, direction: str = "AtoB") -> tuple[int, int, int]:
@@ -199,32 +195,12 @@ class Pix2Pix(AdversarialModule):
         width = max(x.shape[1] for x in (a, fake, b))  # a grey input beside RGB outputs: repeat its channel
         return torch.cat([x.expand(-1, width, -1, -1) for x in (a, fake, b)]), len(a)
 
-    @contextmanager
-    def _rng(self, seed: int | None) -> Iterator[None]:
-        if seed is None:
-            yield
-            return
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
-
     def sample_grid(self, seed: int = 0, columns: int = 8) -> tuple[Tensor, int]:
         """Rows input | output | target for the first ``columns`` validation pairs (the same pairs every time)."""
         if self._grid is None:
-            self._grid = self._first_validation_pairs(columns)
+            self._grid = first_validation_items(self, columns, "pix2pix's sample grid shows validation pairs: it needs "
+                                                                 "the trainer's datamodule.")
         return self.translation_grid(self._grid, "AtoB", seed)
-
-    def _first_validation_pairs(self, n: int) -> Paired:
-        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
-        if datamodule is None:
-            raise RuntimeError("pix2pix's sample grid shows validation pairs: it needs the trainer's datamodule.")
-        parts: list[Paired] = []
-        for batch in datamodule.val_dataloader():
-            parts.append(self.real_samples(batch))
-            if sum(len(p.a) for p in parts) >= n:
-                break
-        return Paired(*(torch.cat(x)[:n].cpu() for x in zip(*parts)))
 
     # ----- the steps --------------------------------------------------------------------------------
     def batch_start(self, state: BatchState) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import ROOT
+from helpers import ROOT, compose_config
 from igan_helpers import TINY_MLP, tiny_model
 from torch.testing import assert_close
 
@@ -173,19 +173,12 @@ def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch
 
 def test_app_py_builds_its_session_from_a_checkpoint(compose_cfg, tmp_path: Path) -> None:
     """app.py's config -> session: the checkpoint through the safe loader, the class from the command line."""
-    from helpers import CONF
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from igan_helpers import save_checkpoint
 
     from lit_gans.manipulation.webapp import build_session
 
     ckpt = save_checkpoint(tiny_model(compose_cfg, "model=cgan", "model.latent_dim=8"), tmp_path / "run" / "checkpoints" / "last.ckpt")
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("app", overrides=[f"ckpt_path={ckpt}", "label=3", "candidates=4", "keep=2"])
-    GlobalHydra.instance().clear()
-    session = build_session(cfg)
+    session = build_session(compose_config("app", f"ckpt_path={ckpt}", "label=3", "candidates=4", "keep=2"))
     assert session.space.describe() == "label 3" and session.encoder is None
     assert session.features is not None  # 1x28x28: our MNIST classifier's features for uploads
     assert len(session.view().candidates) == 2

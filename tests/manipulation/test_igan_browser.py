@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CONF
+from helpers import compose_config
 from igan_helpers import save_checkpoint, tiny_model
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -55,16 +55,11 @@ def under(values: list[float], points: list[tuple[int, int]]) -> float:
 def serve(ckpt: Path | str, *overrides: str) -> Iterator[str]:
     """app.py's session and FastAPI app on ``ckpt``, served by uvicorn on a free port: yields the page's address."""
     import uvicorn
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
 
     from lit_gans.manipulation.webapp import build_session, create_app
 
     port = free_port()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("app", overrides=[f"ckpt_path={ckpt}", f"port={port}", *overrides])
-    GlobalHydra.instance().clear()
+    cfg = compose_config("app", f"ckpt_path={ckpt}", f"port={port}", *overrides)
     server = uvicorn.Server(uvicorn.Config(create_app(build_session(cfg)), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

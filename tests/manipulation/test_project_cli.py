@@ -1,39 +1,18 @@
 """project.py: images -> projections + reconstruction errors, the encoder P trained once and found again."""
 
-import importlib.util
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig
 
-from helpers import CONF, ROOT, needs_mnist
+from helpers import compose_config, needs_mnist, run_script
 from igan_helpers import TINY_MLP
 from lit_gans.manipulation import LatentSpace
 from lit_gans.manipulation.cli import run_projection
 from lit_gans.sampling import load_model
 from lit_gans.training import train
 from lit_gans.translation import write_image
-
-
-def project_app() -> Callable[[DictConfig], Path]:
-    """project.py's main without the Hydra wrapper (loaded by path: the repository root is not on sys.path)."""
-    spec = importlib.util.spec_from_file_location("project_app", ROOT / "project.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main.__wrapped__
-
-
-def project_cfg(*overrides: str) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("project", overrides=list(overrides))
-    GlobalHydra.instance().clear()
-    return cfg
 
 
 @pytest.fixture
@@ -51,8 +30,8 @@ def test_project_cli_writes_projections_and_prints_errors(gan_run: Path, tmp_pat
     z_true = space.sample(2, generator=torch.Generator().manual_seed(0))
     for i, image in enumerate(space(z_true)):
         write_image(image, images / f"digit{i}.png")  # G's own images, as 8-bit PNGs
-    out = project_app()(project_cfg(f"ckpt_path={gan_run}", f"image={images}", "method=optimize", "steps=30",
-                                    "restarts=2", f"out={tmp_path / 'out'}"))
+    out = run_script("project", f"ckpt_path={gan_run}", f"image={images}", "method=optimize", "steps=30",
+                     "restarts=2", f"out={tmp_path / 'out'}")
     printed = capsys.readouterr().out
     assert "digit0.png" in printed and "PSNR" in printed and "s per image" in printed
     arrays = np.load(out / "projections.npz")
@@ -62,13 +41,13 @@ def test_project_cli_writes_projections_and_prints_errors(gan_run: Path, tmp_pat
 
     # the encoder: trained once (saved beside the run), then found by method=encoder / hybrid
     with pytest.raises(FileNotFoundError, match="train_encoder=true"):
-        project_app()(project_cfg(f"ckpt_path={gan_run}", f"image={images}", "method=encoder", f"out={tmp_path / 'e'}"))
-    project_app()(project_cfg(f"ckpt_path={gan_run}", f"image={images}", "method=encoder", "train_encoder=true",
-                              "encoder_steps=3", "encoder_batch_size=8", f"out={tmp_path / 'e'}"))
+        run_script("project", f"ckpt_path={gan_run}", f"image={images}", "method=encoder", f"out={tmp_path / 'e'}")
+    run_script("project", f"ckpt_path={gan_run}", f"image={images}", "method=encoder", "train_encoder=true",
+               "encoder_steps=3", "encoder_batch_size=8", f"out={tmp_path / 'e'}")
     saved = gan_run.parent.parent / "projection" / f"encoder_{gan_run.stem}.pt"
     assert saved.is_file() and f"saved to {saved}" in capsys.readouterr().out
-    project_app()(project_cfg(f"ckpt_path={gan_run}", f"image={images}", "method=hybrid", "steps=3", "restarts=1",
-                              f"out={tmp_path / 'h'}"))
+    run_script("project", f"ckpt_path={gan_run}", f"image={images}", "method=hybrid", "steps=3", "restarts=1",
+               f"out={tmp_path / 'h'}")
     assert "encoder P" not in capsys.readouterr().out  # found, not retrained
 
 
@@ -77,11 +56,11 @@ def test_project_cli_names_the_fix_for_a_wrong_size_or_channels(gan_run: Path, t
     write_image(torch.zeros(1, 32, 32), tmp_path / "big" / "x.png")
     write_image(torch.zeros(3, 28, 28), tmp_path / "rgb" / "x.png")
     with pytest.raises(ValueError, match="is 32x32 but the generator makes 28x28 images; pass resize=true"):
-        project_app()(project_cfg(f"ckpt_path={gan_run}", f"image={tmp_path / 'big'}", "method=optimize"))
+        run_script("project", f"ckpt_path={gan_run}", f"image={tmp_path / 'big'}", "method=optimize")
     with pytest.raises(ValueError, match="is colour but the generator makes grey images; pass convert=true"):
-        project_app()(project_cfg(f"ckpt_path={gan_run}", f"image={tmp_path / 'rgb'}", "method=optimize"))
-    out = project_app()(project_cfg(f"ckpt_path={gan_run}", f"image={tmp_path / 'big'}", "method=optimize", "resize=true",
-                                    "steps=2", "restarts=1", f"out={tmp_path / 'o'}"))
+        run_script("project", f"ckpt_path={gan_run}", f"image={tmp_path / 'rgb'}", "method=optimize")
+    out = run_script("project", f"ckpt_path={gan_run}", f"image={tmp_path / 'big'}", "method=optimize", "resize=true",
+                     "steps=2", "restarts=1", f"out={tmp_path / 'o'}")
     assert np.load(out / "projections.npz")["images"].shape == (1, 28, 28, 1)
 
 
@@ -91,11 +70,12 @@ def test_a_conditional_model_without_a_label_tries_every_class(compose_cfg, one_
     model = tiny_model(compose_cfg, "model=cgan", "model.latent_dim=8", "model.generator.base_channels=8")
     space = LatentSpace(model, label=7)
     x = space(space.sample(2, generator=torch.Generator().manual_seed(0))).detach()
-    cfg = project_cfg("ckpt_path=unused", "image=unused", "method=optimize", "steps=25", "restarts=2", "feature=none")
+    cfg = compose_config("project", "ckpt_path=unused", "image=unused", "method=optimize", "steps=25", "restarts=2",
+                         "feature=none")
     result, _ = run_projection(model, cfg, x)
     assert result.labels.tolist() == [7, 7] and result.mse.max() < 1e-3
     with pytest.raises(ValueError, match="label=null tries every class, which only method=optimize can"):
-        run_projection(model, project_cfg("ckpt_path=unused", "image=unused", "method=hybrid"), x)
+        run_projection(model, compose_config("project", "ckpt_path=unused", "image=unused", "method=hybrid"), x)
 
 
 def test_infogan_codes_come_from_the_command_line(compose_cfg, one_thread) -> None:
@@ -104,7 +84,8 @@ def test_infogan_codes_come_from_the_command_line(compose_cfg, one_thread) -> No
     from lit_gans.manipulation.cli import default_encoder_path, latent_space
 
     model = tiny_model(compose_cfg, "model=infogan")
-    space = latent_space(model, project_cfg("ckpt_path=/r/checkpoints/last.ckpt", "image=x", "codes=[[3],[0.5,0]]"))
+    space = latent_space(model, compose_config("project", "ckpt_path=/r/checkpoints/last.ckpt", "image=x",
+                                               "codes=[[3],[0.5,0]]"))
     assert space.describe() == "codes [3] / [0.5, 0.0]"
     assert default_encoder_path("/r/checkpoints/last.ckpt", space).name == "encoder_last_codes3_0.5-0.pt"
-    assert latent_space(model, project_cfg("ckpt_path=x", "image=x")).describe() == "codes [0] / [0.0, 0.0]"
+    assert latent_space(model, compose_config("project", "ckpt_path=x", "image=x")).describe() == "codes [0] / [0.0, 0.0]"

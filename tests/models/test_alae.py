@@ -9,7 +9,7 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
-from helpers import assert_same_state, half_and_resumed_runs
+from helpers import assert_same_state, half_and_resumed_runs, record_moved_networks
 from losses.test_r1 import finite_difference_grad_norms
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
@@ -30,8 +30,8 @@ TOY_F = {"_target_": "lit_gans.networks.MappingNetwork", "latent_dim": 3, "out_f
 ADAM = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-2, "betas": [0.0, 0.99]}
 NS_R1 = {"name": "non_saturating_r1", "discriminator": "lit_gans.losses.minimax_discriminator_loss",
          "generator": "lit_gans.losses.non_saturating_generator_loss", "r1_gamma": 10.0, "logits": True}
-NETS = {"mapping": lambda m: m.generator.mapping, "generator": lambda m: m.generator.synthesis,
-        "encoder": lambda m: m.encoder, "discriminator": lambda m: m.discriminator}
+NETS = {"mapping": "generator.mapping", "generator": "generator.synthesis", "encoder": "encoder",
+        "discriminator": "discriminator"}
 
 
 def toy(**overrides: Any) -> ALAE:
@@ -48,10 +48,6 @@ def loader(n_batches: int, batch_size: int = 8, seed: int = 0) -> DataLoader:
 def trainer(**kwargs: Any) -> L.Trainer:
     return L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
                      enable_model_summary=False, **{"max_epochs": 1, **kwargs})
-
-
-def snapshot(model: ALAE) -> dict[str, list[torch.Tensor]]:
-    return {name: [p.detach().clone() for p in net(model).parameters()] for name, net in NETS.items()}
 
 
 # ----- networks ---------------------------------------------------------------------------------------------
@@ -160,16 +156,7 @@ def test_step_one_uses_the_loss_config_so_r1_can_be_turned_off() -> None:
 
 # ----- which networks each step moves --------------------------------------------------------------------------
 def moved_per_step(model: ALAE, n_batches: int = 2) -> list[tuple[str, set[str]]]:
-    moved: list[tuple[str, set[str]]] = []
-    real_step = model._step
-
-    def step_and_compare(optimizer: Any, loss: torch.Tensor, which: str) -> None:
-        before = snapshot(model)
-        real_step(optimizer, loss, which)
-        after = snapshot(model)
-        moved.append((which, {n for n in NETS if any(not torch.equal(a, b) for a, b in zip(before[n], after[n]))}))
-
-    model._step = step_and_compare
+    moved = record_moved_networks(model, NETS)
     trainer().fit(model, loader(n_batches))
     return moved
 
@@ -179,7 +166,7 @@ def test_steps_move_exactly_e_and_d_then_f_and_g_then_e_and_g_leaving_the_rest_b
     model = toy()
     assert moved_per_step(model) == [("ed", {"encoder", "discriminator"}), ("fg", {"mapping", "generator"}),
                                      ("eg", {"encoder", "generator"})] * 2
-    params = lambda *nets: {id(p) for n in nets for p in NETS[n](model).parameters()}
+    params = lambda *nets: {id(p) for n in nets for p in model.get_submodule(NETS[n]).parameters()}
     opt_ed, opt_fg, opt_eg = (o.optimizer for o in model.optimizers())
     assert {id(p) for p in opt_ed.param_groups[0]["params"]} == params("encoder", "discriminator")
     assert {id(p) for p in opt_fg.param_groups[0]["params"]} == params("mapping", "generator")

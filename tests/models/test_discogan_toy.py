@@ -1,27 +1,18 @@
 """DiscoGAN's toy (Kim et al. 2017, Figure 3): the 2-D unpaired mixtures, the mode-mapping count, and the toy models
 of benchmarks/translation_toy.py (the learning comparison itself is measured by the benchmark, not tested here)."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
+from helpers import load_benchmark
 from lit_gans.data import MixturePairsDataModule, Unpaired
 from lit_gans.data.toy import line_mixture
 from lit_gans.metrics.modes import mode_mapping
 
-TOY = Path(__file__).resolve().parents[2] / "benchmarks" / "translation_toy.py"
-
 
 @pytest.fixture(scope="module")
 def toy():  # noqa: ANN201 - the benchmark module
-    spec = importlib.util.spec_from_file_location("translation_toy", TOY)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("translation_toy", "translation_toy")
 
 
 def test_mode_mapping_counts_by_hand() -> None:

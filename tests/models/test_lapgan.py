@@ -8,23 +8,20 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 from torch import Tensor
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
 
-from helpers import CONF, assert_same_state, half_and_resumed_runs
+from helpers import assert_same_state, half_and_resumed_runs, record_moved_networks, run_script
 from lit_gans.models import LAPGAN
 from lit_gans.models.base import Labeled
 from lit_gans.models.steps import BatchState
 from lit_gans.networks import LaplacianLevelDiscriminator
 from lit_gans.pyramid import laplacian_pyramid, upsample
 from lit_gans.sampling import load_model
-from models.test_skeleton import ADAM, NS, adam_steps, snapshot
-from test_sampling import _sample_app
+from models.test_skeleton import ADAM, NS, adam_steps
 
 SIZES = [5, 10, 20]
 TINY = dict(
@@ -149,17 +146,11 @@ def test_the_logged_totals_add_the_levels() -> None:
 def test_each_levels_steps_move_only_that_levels_network() -> None:
     torch.manual_seed(0)
     model = tiny()
-    moved: dict[str, set[str]] = {}
-    real_step = model._step
-
-    def step_and_compare(optimizer: Any, loss: Tensor, which: str) -> None:
-        before = {name: snapshot(model.get_submodule(name)) for name in OWNED.values()}
-        real_step(optimizer, loss, which)
-        changed = {name for name, params in before.items()
-                   if any(not torch.equal(a, b) for a, b in zip(params, snapshot(model.get_submodule(name))))}
-        assert moved.setdefault(which, changed) == changed
-    model._step = step_and_compare
+    steps = record_moved_networks(model, OWNED.values())
     trainer().fit(model, DataLoader(images(16), batch_size=8))
+    moved: dict[str, set[str]] = {}
+    for which, changed in steps:
+        assert moved.setdefault(which, changed) == changed
     assert moved == {player: {name} for player, name in OWNED.items()}
     optimizers = [o.optimizer for o in model.optimizers()]
     assert len(optimizers) == 6 and all(adam_steps(o) == 2 for o in optimizers)  # g0, d0, g1, d1, g2, d2
@@ -244,11 +235,7 @@ def test_sample_py_draws_every_level_of_the_chain(tmp_path: Path) -> None:
     rows, n = loaded.pyramid_rows(3, generator=torch.Generator().manual_seed(0))
     assert n == 3 and rows.shape == (5 * 3, 1, 20, 20)  # x_0, h_1, x_1, h_2, x_2 (the final sample)
     assert_close(rows[-3:], loaded.sample_images(3, generator=torch.Generator().manual_seed(0)), rtol=0, atol=0)
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("sample", overrides=[f"ckpt_path={ckpt}", "mode=pyramid", "n=4", f"out={tmp_path / 'pyramid.png'}"])
-    GlobalHydra.instance().clear()
-    _sample_app()(cfg)
+    run_script("sample", f"ckpt_path={ckpt}", "mode=pyramid", "n=4", f"out={tmp_path / 'pyramid.png'}")
     assert Image.open(tmp_path / "pyramid.png").size == (4 * 22 + 2, 5 * 22 + 2)  # 4 columns, 5 rows of 20 + 2 px
 
 

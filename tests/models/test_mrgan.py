@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
-from models.test_skeleton import snapshot
+from helpers import record_moved_networks
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -56,16 +56,7 @@ def sp(v: torch.Tensor) -> torch.Tensor:
 def test_each_step_moves_exactly_its_networks_and_leaves_the_others_bit_identical(cls: type, expected: list) -> None:
     torch.manual_seed(0)
     model = toy(cls)
-    nets = [n for n in NETS if hasattr(model, n)]
-    moved: list[tuple[str, set[str]]] = []
-    real_step = model._step
-
-    def step_and_compare(optimizer: Any, loss: torch.Tensor, which: str) -> None:
-        before = {net: snapshot(getattr(model, net)) for net in nets}
-        real_step(optimizer, loss, which)
-        moved.append((which, {net for net in nets if any(not torch.equal(a, b) for a, b in
-                                                          zip(before[net], snapshot(getattr(model, net))))}))
-    model._step = step_and_compare
+    moved = record_moved_networks(model, [n for n in NETS if hasattr(model, n)])
     trainer().fit(model, loader(torch.randn(32, 2)))
     assert moved == expected * 2
     groups = [{id(p) for p in o.optimizer.param_groups[0]["params"]} for o in model.optimizers()]

@@ -1,7 +1,6 @@
 """PPGN's learned prior (model=ppgn_dae): the DAE's loss by hand, its training lowering the denoising loss toward the
 optimal denoiser's, G read from a checkpoint and kept frozen, the PPGN checkpoint standing alone, clear refusals."""
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +8,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from helpers import CONF, ROOT
+from helpers import CONF, script_main
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
@@ -182,10 +181,7 @@ def test_sample_cli_writes_the_chain_the_samples_and_the_arrays_with_the_request
     t.fit(model, DataLoader(TensorDataset(torch.zeros(8, 1, 28, 28), torch.zeros(8, dtype=torch.long)), batch_size=8))
     ckpt = tmp_path / "ppgn.ckpt"
     t.save_checkpoint(ckpt)
-    spec = importlib.util.spec_from_file_location("sample_app", ROOT / "sample.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    main = module.main.__wrapped__
+    main = script_main("sample")
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
         png = compose("sample", overrides=[f"ckpt_path={ckpt}", "mode=ppgn", "class=[3,7]", "steps=10", "n=3",

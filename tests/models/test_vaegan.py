@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import assert_same_state, half_and_resumed_runs, t
+from helpers import assert_same_state, half_and_resumed_runs, record_moved_networks, t
 from torch.testing import assert_close
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -46,10 +46,6 @@ def loader(n_batches: int, batch_size: int = 8) -> DataLoader:
 def trainer(**kwargs: Any) -> L.Trainer:
     return L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
                      enable_model_summary=False, **{"max_epochs": 1, **kwargs})
-
-
-def snapshot(model: VAEGAN) -> dict[str, list[torch.Tensor]]:
-    return {net: [p.detach().clone() for p in getattr(model, net).parameters()] for net in NETS}
 
 
 # ----- pure losses ------------------------------------------------------------------------------------------
@@ -112,16 +108,7 @@ def test_step_losses_equal_hand_computation() -> None:
 def test_each_of_the_three_steps_moves_only_its_players_network() -> None:
     torch.manual_seed(0)
     model = toy()
-    moved: list[tuple[str, set[str]]] = []
-    real_step = model._step
-
-    def step_and_compare(optimizer: Any, loss: torch.Tensor, which: str) -> None:
-        before = snapshot(model)
-        real_step(optimizer, loss, which)
-        after = snapshot(model)
-        moved.append((which, {net for net in NETS if any(not torch.equal(a, b) for a, b in zip(before[net], after[net]))}))
-
-    model._step = step_and_compare
+    moved = record_moved_networks(model, NETS)
     trainer().fit(model, loader(2))
     assert moved == [("e", {"encoder"}), ("g", {"generator"}), ("d", {"discriminator"})] * 2
 
