@@ -274,3 +274,38 @@ def test_infogan_code_pickers_and_sliders_change_the_image(compose_cfg, one_thre
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_infogan_sliders_follow_the_codes_optimised_with_z(compose_cfg, one_thread, tmp_path: Path) -> None:
+    """optimize_codes=true: a colour stroke drawn with the mouse moves InfoGAN's continuous codes with z, and the
+    page's code sliders (range the prior's [−r, r]) move to the optimised values."""
+    from playwright.sync_api import sync_playwright
+
+    from igan_helpers import TINY_INFOGAN
+
+    ckpt = save_checkpoint(tiny_model(compose_cfg, *TINY_INFOGAN), tmp_path / "run" / "checkpoints" / "last.ckpt")
+    with serve(ckpt, "candidates=4", "keep=4", "optimize_codes=true") as url, sync_playwright() as p:
+        browser, page, errors = browser_page(p)
+        sliders = lambda: [float(page.locator(f"#cont{j}").input_value()) for j in range(2)]  # noqa: E731
+        try:
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+            assert page.locator("#cont0").get_attribute("max") == "1"  # continuous_range
+            start = page.evaluate("igan.last.continuous")
+            assert sliders() == pytest.approx(start, abs=0.026)  # step 0.05
+            # a slider moved by the user (no stroke yet): the shown image takes the code
+            page.locator("#cont1").fill("-0.5")
+            page.locator("#cont1").dispatch_event("change")
+            page.wait_for_function("Math.abs(igan.last.continuous[1] + 0.5) < 1e-6", timeout=30_000)
+            start = page.evaluate("igan.last.continuous")
+            page.locator("#color").fill("#ffffff")
+            mouse_stroke(page, [(12, c) for c in range(8, 20, 2)])
+            settled(page, 1)
+            codes = page.evaluate("igan.last.continuous")
+            assert max(abs(a - b) for a, b in zip(codes, start)) > 0.05  # the edit moved the codes
+            assert max(abs(c) for c in codes) <= 1.0
+            assert sliders() == pytest.approx(codes, abs=0.026)  # and the sliders followed
+            assert page.locator("#cont_value0").inner_text() == f"{codes[0]:.2f}"
+            assert not errors, errors
+        finally:
+            browser.close()
