@@ -286,7 +286,7 @@ def test_infogan_sliders_follow_the_codes_optimised_with_z(compose_cfg, one_thre
     ckpt = save_checkpoint(tiny_model(compose_cfg, *TINY_INFOGAN), tmp_path / "run" / "checkpoints" / "last.ckpt")
     with serve(ckpt, "candidates=4", "keep=4", "optimize_codes=true") as url, sync_playwright() as p:
         browser, page, errors = browser_page(p)
-        sliders = lambda: [float(page.locator(f"#cont{j}").input_value()) for j in range(2)]  # noqa: E731
+        sliders = lambda: [float(page.locator(f"#cont{j}").input_value()) for j in range(2)]
         try:
             page.goto(url)
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)

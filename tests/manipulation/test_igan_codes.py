@@ -77,7 +77,7 @@ def test_projection_recovers_the_codes_of_an_image_made_with_other_codes(model) 
     fixed, joint = LatentSpace(model), LatentSpace(model, optimize_codes=True)
     truth = joint.sample(3, generator=torch.Generator().manual_seed(3))
     x = joint(truth).detach()
-    gen = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    gen = lambda: torch.Generator().manual_seed(1)
     alone = optimize(fixed, x, steps=40, restarts=2, generator=gen())
     jointly = optimize(joint, x, steps=40, restarts=2, generator=gen())
     assert jointly.z.shape == (3, 6)
@@ -105,7 +105,7 @@ def test_the_session_reports_and_sets_the_optimised_codes(model) -> None:
 
 def test_the_encoder_predicts_the_codes_too(model, tmp_path) -> None:
     joint = LatentSpace(model, optimize_codes=True)
-    encoder, losses = train_encoder(joint, steps=2, batch_size=8, channels=(4, 8), fc=16)
+    encoder, _ = train_encoder(joint, steps=2, batch_size=8, channels=(4, 8), fc=16)
     out = encoder.z(joint(joint.sample(5, generator=torch.Generator().manual_seed(0))))
     assert out.shape == (5, 6) and out[:, 4:].abs().max() <= 0.8
     path = save_encoder(encoder, tmp_path / "p.pt")
