@@ -79,7 +79,8 @@ class Session:
         self.rng = torch.Generator().manual_seed(seed)
         self.seed = seed
         self.photo: Tensor | None = None
-        self.start(space.sample(1, generator=self.rng))
+        first = space.sample(1, generator=self.rng)
+        self.start(space.extend(space.split(first)[0]) if space.optimize_codes else first)  # the codes= given, if any
 
     # ----- state -----------------------------------------------------------------------------------
     def start(self, z0: Tensor) -> None:

@@ -112,3 +112,10 @@ def test_the_encoder_predicts_the_codes_too(model, tmp_path) -> None:
     assert load_encoder(path, joint).code_dim == 2
     with pytest.raises(ValueError, match="optimize_codes=false"):
         load_encoder(path, LatentSpace(model))
+
+
+def test_the_first_start_keeps_the_codes_given_and_a_random_start_draws_them(model) -> None:
+    session = Session(LatentSpace(model, codes=([1], [0.5, -0.25]), optimize_codes=True), EditSettings(candidates=2, keep=2))
+    assert session.view().continuous == pytest.approx([0.5, -0.25])
+    drawn = session.random().continuous
+    assert drawn != pytest.approx([0.5, -0.25]) and max(abs(c) for c in drawn) <= 0.8
