@@ -11,10 +11,13 @@
                          (feature=torchvision feature_weights=<.pth> feature_arch=alexnet), or none
     label=3              cGAN / AC-GAN: the class G is given (null: every class tried, the best kept; optimize only)
     codes=[[2],[0.5,0]]  InfoGAN: the categorical and continuous codes (null: all 0)
+    optimize_codes=true  InfoGAN: the continuous codes optimised with z (in their prior's range), saved as
+                         codes_continuous (N, C) in projections.npz
     resize=true          resize inputs of another size (else an error names the file); convert=true: grey <-> RGB
 
 Writes to ``out`` (default <run>/projections/): ``grid.png`` (each row of inputs above its projections),
-``images/<name>.png`` per image, and ``projections.npz`` (z (N, d), images (N, H, W, C) uint8, mse (N,), and with label=null the class
+``images/<name>.png`` per image, and ``projections.npz`` (z (N, d), images (N, H, W, C) uint8, mse (N,), InfoGAN's
+codes_continuous (N, C), and with label=null the class
 found for each image, labels (N,)); prints each
 image's reconstruction MSE and PSNR. The checkpoint is read as data (lit_gans.checkpoints' allow-list).
 """
@@ -40,7 +43,7 @@ def main(cfg: DictConfig) -> Path:
     files = image_files(Path(cfg.image))
     shape = latent_space(model, cfg).image_shape
     x = read_images(files, shape, cfg.resize, cfg.convert)
-    result, _ = run_projection(model, cfg, x)
+    result, space = run_projection(model, cfg, x)
     out = Path(cfg.out) if cfg.out else Path(cfg.ckpt_path).resolve().parent.parent / "projections"
     out.mkdir(parents=True, exist_ok=True)
     per_row = grid_rows(len(x)) if len(x) > 8 else len(x)
@@ -48,7 +51,9 @@ def main(cfg: DictConfig) -> Path:
     save_image(torch.cat(rows), out / "grid.png", nrow=per_row, normalize=True, value_range=(-1, 1))
     for path, image in zip(files, result.images):
         write_image(image, out / "images" / f"{path.stem}.png")
-    np.savez_compressed(out / "projections.npz", z=result.z.cpu().numpy().astype(np.float32),
+    z, _ = space.split(result.z.cpu())
+    codes = {"codes_continuous": space.continuous(result.z).cpu().numpy().astype(np.float32)} if space.kind == "code" else {}
+    np.savez_compressed(out / "projections.npz", z=z.numpy().astype(np.float32), **codes,
                         images=to_uint8_nhwc(result.images.cpu()).numpy(), mse=result.mse.cpu().numpy(),
                         files=np.array([str(f) for f in files]),
                         **({"labels": result.labels.numpy()} if result.labels is not None else {}))

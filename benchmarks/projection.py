@@ -17,9 +17,11 @@ pairs, eq. (5)) and ``hybrid`` (L-BFGS from P(x) and restarts − 1 draws); also
 Reported: per-pixel MSE and PSNR of G(z*) against the digit ([-1, 1] scale), seconds per image (batched).
 
 Edits: from the hybrid projections z0, ``--edits`` random edits with the authors' settings (32 candidates, Adam lr
-0.1, 25 iterations, best 16 kept): a white stroke (paint), a black stroke (erase), a region dragged (warp). An edit
-meets its constraint when the best candidate's energy is below ``--tolerance`` (colour MSE under the brush; 0.25
-is a mean absolute error of 0.5 on a [-1, 1] range of 2). Reported: that fraction, energies before and after, seconds
+0.1, 25 iterations, best 16 kept): a white stroke (paint), a black stroke (erase), a region dragged (warp), a pen
+line (sketch; ``--kinds`` picks some). An edit meets its constraint when the best candidate's energy is below
+``--tolerance`` (colour MSE under the brush; 0.25 is a mean absolute error of 0.5 on a [-1, 1] range of 2); a
+sketch when its relative edge error is below ``--sketch-tolerance`` (0.5: half the drawn edges' energy left; 1 is
+"no edges there"). Reported: that fraction, energies before and after, seconds
 per edit and per live step (one Adam iteration over the candidates, what the web app runs per drawing event).
 """
 
@@ -41,6 +43,7 @@ from lit_gans.manipulation import (  # noqa: E402
     LatentSpace,
     Warp,
     brush,
+    sketch_stroke,
     feature_network,
     project,
     train_encoder,
@@ -59,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder-batch", type=int, default=64)
     parser.add_argument("--edits", type=int, default=30, help="edits of each kind")
     parser.add_argument("--tolerance", type=float, default=0.25)
+    parser.add_argument("--sketch-tolerance", type=float, default=0.5)
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS, help="the edits to run")
     parser.add_argument("--lambda-s", type=float, nargs="+", default=[EditSettings.lambda_s],
                         help="one row of edits per value")
     parser.add_argument("--edits-only", action="store_true", help="skip projection; edits start from prior draws")
@@ -99,11 +104,16 @@ def projection_rows(space: LatentSpace, x: torch.Tensor, args: argparse.Namespac
     return rows, hybrid_z
 
 
+KINDS = ("paint white", "erase black", "warp", "sketch")
+
+
 def edit_rows(space: LatentSpace, z0s: torch.Tensor, args: argparse.Namespace, lambda_s: float) -> list[dict]:
     gen = torch.Generator().manual_seed(args.seed + 1)  # the same edits for every λ_s
     settings = EditSettings(lambda_s=lambda_s, **({"iterations": 10, "candidates": 8, "keep": 4} if args.quick else {}))
     rows = []
-    for kind in ("paint white", "erase black", "warp"):
+    for kind in KINDS:
+        if kind not in args.kinds:
+            continue  # (the random edits of the kinds after it then differ from a run of every kind)
         met, before, after, seconds, live = 0, [], [], [], []
         for i in range(args.edits):
             z0 = z0s[i % len(z0s)][None]
@@ -114,6 +124,9 @@ def edit_rows(space: LatentSpace, z0s: torch.Tensor, args: argparse.Namespace, l
                 mask[r - 4:r + 4, c - 4:c + 4] = 1.0
                 dy, dx = (int(v) for v in torch.randint(-3, 4, (2,), generator=gen))
                 constraint = Warp(mask, image, (dy, dx))
+            elif kind == "sketch":  # a pen line of 5-10 px through (r, c), white on black as MNIST's strokes
+                end = (r + int(torch.randint(-5, 6, (1,), generator=gen)), c + int(torch.randint(-5, 6, (1,), generator=gen)))
+                constraint = sketch_stroke((1, 28, 28), [(r, c), end])
             else:
                 end = (r + int(torch.randint(-5, 6, (1,), generator=gen)), c + int(torch.randint(-5, 6, (1,), generator=gen)))
                 color = torch.tensor([1.0 if kind == "paint white" else -1.0])
@@ -128,7 +141,7 @@ def edit_rows(space: LatentSpace, z0s: torch.Tensor, args: argparse.Namespace, l
             e0, e1 = float(constraint.energy(image[None])), float(result.energy[0])
             before.append(e0)
             after.append(e1)
-            met += e1 < args.tolerance
+            met += e1 < (args.sketch_tolerance if kind == "sketch" else args.tolerance)
         n = max(args.edits, 1)
         rows.append({"edit": kind, "lambda_s": lambda_s, "met": met / n, "energy_before": sum(before) / n, "energy_after": sum(after) / n,
                      "seconds_per_edit": sum(seconds) / n, "seconds_per_live_step": sum(live) / n})
@@ -151,7 +164,8 @@ def run(args: argparse.Namespace) -> dict:
     projected = "" if args.edits_only else (f"{args.images} MNIST test digits, L-BFGS {args.steps} it. x {args.restarts} "
                                             f"starts, λ_f {args.feature_weight}, P {args.encoder_steps} steps; ")
     result = {"settings": f"{Path(args.ckpt)}; {projected}{args.edits} edits per kind from "
-                          f"{'prior draws' if args.edits_only else 'the hybrid projections'}, tolerance {args.tolerance}; "
+                          f"{'prior draws' if args.edits_only else 'the hybrid projections'}, tolerance {args.tolerance} "
+                          f"(sketch {args.sketch_tolerance}); "
                           f"{torch.get_num_threads()} thread(s)",
               "projection": projections, "edits": edits}
     out = out_dir("projection" + ("_quick" if args.quick else ""))

@@ -45,19 +45,22 @@ def read_images(files: list[Path], shape: tuple[int, int, int], resize: bool = F
 
 
 def latent_space(model: Any, cfg: Any) -> LatentSpace:
-    """The space of cfg's conditions: ``label`` (cGAN / AC-GAN) or ``codes`` [[categorical], [continuous]] (InfoGAN)."""
+    """The space of cfg's conditions: ``label`` (cGAN / AC-GAN) or ``codes`` [[categorical], [continuous]] (InfoGAN),
+    and ``optimize_codes`` (InfoGAN: the continuous codes optimised with z)."""
     kind = getattr(model, "condition_kind", None)
     codes = cfg.get("codes")
     label = cfg.get("label")
     return LatentSpace(model, label=label if kind == "label" else None,
-                       codes=(list(codes[0]), list(codes[1])) if kind == "code" and codes is not None else None)
+                       codes=(list(codes[0]), list(codes[1])) if kind == "code" and codes is not None else None,
+                       optimize_codes=bool(cfg.get("optimize_codes", False)))
 
 
 def default_encoder_path(ckpt_path: str | Path, space: LatentSpace) -> Path:
     """<run>/projection/encoder_<checkpoint>[_<condition>].pt: P inverts G for one condition."""
     ckpt = Path(ckpt_path).resolve()
+    continuous = "opt" if space.optimize_codes else "-".join(f"{v:g}" for v in space.codes[1].tolist()) if space.codes else ""
     suffix = {"label": f"_label{space.label}", "code": "_codes" + "-".join(map(str, space.codes[0].tolist()))
-              + "_" + "-".join(f"{v:g}" for v in space.codes[1].tolist()) if space.codes else ""}.get(space.kind or "", "")
+              + "_" + continuous if space.codes else ""}.get(space.kind or "", "")
     return ckpt.parent.parent / "projection" / f"encoder_{ckpt.stem}{suffix}.pt"
 
 

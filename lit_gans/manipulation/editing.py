@@ -6,6 +6,9 @@ with colour strokes, sketch strokes and warps (`energies`). As in the authors' c
 optimised at once: the current z and perturbations of it (uniform noise × 0.5, clipped into the box), each moved
 by Adam (lr 0.1, β1 0.9) for 25 iterations per edit; they are ranked by their energy and the best kept.
 
+InfoGAN: with ``LatentSpace(..., optimize_codes=True)`` the candidates are vectors [z, continuous codes], perturbed,
+moved and regularised (λ_s ‖v − v0‖²) together; the codes stay in their prior's box [−r, r].
+
 `Editor` keeps that state between calls, so an interactive front end (the web app) can run one or a few Adam
 iterations per drawing event (``editor.step(1)``) and show the ranked candidates live.
 """
@@ -106,7 +109,7 @@ class Editor:
 
     def __init__(self, space: LatentSpace, z0: Tensor, settings: EditSettings | None = None, seed: int = 0) -> None:
         self.space, self.settings = space, settings or EditSettings()
-        self.z0 = z0.reshape(1, -1).to(space.device).detach()
+        self.z0 = space.extend(z0.reshape(1, -1).to(space.device).detach())  # + the codes, when they are optimised
         self.constraints: list[Constraint] = []
         self.generator = torch.Generator().manual_seed(seed)
         self.reset(self.z0)
@@ -114,9 +117,9 @@ class Editor:
     def reset(self, z: Tensor | None = None) -> None:
         """New candidates around z (default: the current best): z itself and perturbations of it."""
         s = self.settings
-        centre = (self.z0 if z is None else z.reshape(1, -1)).to(self.space.device).detach()
+        centre = self.space.extend((self.z0 if z is None else z.reshape(1, -1)).to(self.space.device).detach())
         noise = (torch.rand(s.candidates - 1, centre.shape[1], generator=self.generator) * 2 - 1).to(centre.device)
-        starts = torch.cat([centre, self.space.clip(centre + s.perturbation * self.space.bound * noise)])
+        starts = torch.cat([centre, self.space.clip(centre + s.perturbation * self.space.box(centre) * noise)])
         self.w = self.space.to_param(starts).clone().requires_grad_(True)
         self.optimizer = torch.optim.Adam([self.w], lr=s.lr, betas=s.betas)
 

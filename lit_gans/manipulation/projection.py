@@ -63,7 +63,7 @@ def optimize(space: LatentSpace, x: Tensor, z_init: Tensor | None = None, *, sol
     b, r = len(x), max(1, int(restarts))
     z0 = space.sample(b * r, generator=generator).view(b, r, -1)
     if z_init is not None:
-        z0[:, 0] = z_init.to(z0.device)
+        z0[:, 0] = space.extend(z_init.reshape(b, -1).to(z0.device))
     w = space.to_param(z0.reshape(b * r, -1)).clone().requires_grad_(True)
     target = x.repeat_interleave(r, dim=0)
     with torch.no_grad():
@@ -104,28 +104,35 @@ def optimize(space: LatentSpace, x: Tensor, z_init: Tensor | None = None, *, sol
 # ----- the encoder P -----------------------------------------------------------------------------
 class ProjectionEncoder(nn.Module):
     """P: image (B, C, H, W) -> w (B, d), read as z = b·tanh(w / b) like the optimisers' variable. Conv (BiGAN's
-    ``convnet_28``: two stride-2 convs, FC 1024) for square images with a side divisible by 4, an MLP otherwise."""
+    ``convnet_28``: two stride-2 convs, FC 1024) for square images with a side divisible by 4, an MLP otherwise.
+    ``code_dim`` > 0 (InfoGAN with optimised codes): P also predicts the continuous codes, in their box
+    [−code_bound, code_bound]."""
 
     def __init__(self, in_shape: tuple[int, int, int], latent_dim: int, bound: float, channels: tuple[int, int] = (64, 128),
-                 fc: int = 1024) -> None:
+                 fc: int = 1024, code_dim: int = 0, code_bound: float = 1.0) -> None:
         super().__init__()
         self.in_shape, self.latent_dim, self.bound = tuple(int(s) for s in in_shape), int(latent_dim), float(bound)
         self.channels, self.fc = tuple(int(c) for c in channels), int(fc)
+        self.code_dim, self.code_bound = int(code_dim), float(code_bound)
         c, h, w = self.in_shape
+        out = self.latent_dim + self.code_dim
         if h == w and h % 4 == 0:
-            self.net: nn.Module = ConvEncoder(self.in_shape, self.latent_dim, self.channels, self.fc)
+            self.net: nn.Module = ConvEncoder(self.in_shape, out, self.channels, self.fc)
         else:
-            self.net = MLPEncoder(self.in_shape, self.latent_dim, hidden=(self.fc, self.fc))
+            self.net = MLPEncoder(self.in_shape, out, hidden=(self.fc, self.fc))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
 
     def z(self, x: Tensor) -> Tensor:
-        return self.bound * torch.tanh(self.forward(x) / self.bound)
+        w = self.forward(x)
+        b = torch.full((w.shape[1],), self.bound, device=w.device, dtype=w.dtype)
+        b[self.latent_dim:] = self.code_bound
+        return b * torch.tanh(w / b)
 
     def meta(self) -> dict[str, Any]:
         return {"in_shape": list(self.in_shape), "latent_dim": self.latent_dim, "bound": self.bound,
-                "channels": list(self.channels), "fc": self.fc}
+                "channels": list(self.channels), "fc": self.fc, "code_dim": self.code_dim, "code_bound": self.code_bound}
 
 
 def encoder_loss(space: LatentSpace, encoder: ProjectionEncoder, z: Tensor, features: nn.Module | None = None,
@@ -150,7 +157,8 @@ def train_encoder(space: LatentSpace, steps: int = 2000, batch_size: int = 64, l
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        encoder = ProjectionEncoder(space.image_shape, space.latent_dim, space.bound, channels, fc).to(space.device)
+        encoder = ProjectionEncoder(space.image_shape, space.latent_dim, space.bound, channels, fc, space.code_dim,
+                                    space.code_bound).to(space.device)
     opt = torch.optim.Adam(encoder.parameters(), lr=lr, betas=(0.5, 0.999))
     losses = []
     encoder.train()
@@ -183,11 +191,16 @@ def load_encoder(path: str | Path, space: LatentSpace | None = None) -> Projecti
     if not isinstance(blob, dict) or blob.get("meta", {}).get("kind") != "lit_gans.projection_encoder":
         raise ValueError(f"encoder_ckpt={path} is not a projection encoder written by lit_gans (project.py train_encoder=true).")
     meta = blob["meta"]
-    encoder = ProjectionEncoder(tuple(meta["in_shape"]), meta["latent_dim"], meta["bound"], tuple(meta["channels"]), meta["fc"])
+    code_dim = int(meta.get("code_dim", 0))
+    encoder = ProjectionEncoder(tuple(meta["in_shape"]), meta["latent_dim"], meta["bound"], tuple(meta["channels"]), meta["fc"],
+                                code_dim, float(meta.get("code_bound", 1.0)))
     encoder.load_state_dict(blob["state_dict"])
     if space is not None and (tuple(meta["in_shape"]) != space.image_shape or meta["latent_dim"] != space.latent_dim):
         raise ValueError(f"encoder_ckpt={path} inverts {meta['in_shape']} images to {meta['latent_dim']}-d z, but this "
                          f"generator maps {space.latent_dim}-d z to {list(space.image_shape)}; train an encoder for it.")
+    if space is not None and code_dim != space.code_dim:
+        raise ValueError(f"encoder_ckpt={path} predicts {code_dim} continuous code(s) besides z, but this space optimises "
+                         f"{space.code_dim} (optimize_codes={'true' if space.code_dim else 'false'}); train an encoder for it.")
     encoder.meta_saved = meta
     return encoder.to(space.device if space is not None else "cpu").eval()
 
@@ -198,7 +211,7 @@ def encode(space: LatentSpace, x: Tensor, encoder: ProjectionEncoder, features: 
     start = time.perf_counter()
     x = space.check_images(x)
     with torch.no_grad():
-        z = encoder.eval().z(x)
+        z = space.extend(encoder.eval().z(x))
     return _finish(space, x, z, features, feature_weight, start)
 
 

@@ -52,6 +52,7 @@ class View:
     condition: str = ""
     photo: Tensor | None = None  # the uploaded photo, when the start is its projection
     info: dict[str, Any] = field(default_factory=dict)
+    continuous: list[float] | None = None  # InfoGAN: the shown image's continuous codes (optimised or fixed)
 
 
 class Session:
@@ -78,7 +79,8 @@ class Session:
         self.rng = torch.Generator().manual_seed(seed)
         self.seed = seed
         self.photo: Tensor | None = None
-        self.start(space.sample(1, generator=self.rng))
+        first = space.sample(1, generator=self.rng)
+        self.start(space.extend(space.split(first)[0]) if space.optimize_codes else first)  # the codes= given, if any
 
     # ----- state -----------------------------------------------------------------------------------
     def start(self, z0: Tensor) -> None:
@@ -100,9 +102,11 @@ class Session:
         r, k = self.result, self.picked
         z1 = r.z[k]
         frames = self.editor.interpolation(z1, self.n_frames).cpu()
+        continuous = self.space.continuous(z1[None])[0].tolist() if self.space.kind == "code" else None
         return View(image=r.images[k].cpu(), start=self.space(self.editor.z0)[0].cpu(), candidates=r.images.cpu(),
                     energy=[float(e) for e in r.energy], frames=frames, picked=k, seconds=r.seconds,
-                    constraints=len(self.done), condition=self.space.describe(), photo=self.photo)
+                    constraints=len(self.done), condition=self.space.describe(z1), photo=self.photo,
+                    continuous=continuous)
 
     # ----- events ----------------------------------------------------------------------------------
     def constraint(self, tool: str, points: Sequence[Sequence[float]], color: Sequence[float] | None = None,
@@ -181,8 +185,11 @@ class Session:
 
     def set_condition(self, label: int | None = None, categorical: Sequence[int] | None = None,
                       continuous: Sequence[float] | None = None) -> View:
-        """A cGAN's class or InfoGAN's codes: G changes, z0 and the constraints stay; candidates re-ranked."""
+        """A cGAN's class or InfoGAN's codes: G changes, z0 and the constraints stay; candidates re-ranked. With
+        optimised codes the continuous values set are those of z0 and of the shown image (the search starts there
+        and λ_s holds it there; they are clipped into the prior's box)."""
         with self.lock:
+            current = self.result.z[self.picked][None]
             if self.space.kind == "label":
                 if label is None:
                     raise ValueError("this checkpoint is class-conditional: pass label.")
@@ -191,9 +198,12 @@ class Session:
                 cat, cont = self.space.codes
                 self.space.with_codes((list(categorical) if categorical is not None else cat.tolist(),
                                        list(continuous) if continuous is not None else cont.tolist()))
+                if self.space.optimize_codes and continuous is not None:
+                    current = self.space.with_continuous(current, continuous)
+                    self.editor.z0 = self.space.with_continuous(self.editor.z0, continuous)
             else:
                 raise ValueError("this checkpoint is unconditional: it has no class or codes to set.")
-            self.editor.reset(self.result.z[self.picked][None])
+            self.editor.reset(current)
             self.result = self._rank(self.settings.iterations if self.done else 0)
             return self.view()
 
@@ -220,5 +230,6 @@ class Session:
             out.update(num_classes=s.num_classes, label=s.label)
         if s.kind == "code":
             out.update(categories=list(s.model.categories), categorical=s.codes[0].tolist(),
-                       continuous=s.codes[1].tolist())
+                       continuous=self.space.continuous(self.result.z[self.picked][None])[0].tolist(),
+                       optimize_codes=s.optimize_codes, code_range=float(s.model.hparams.continuous_range))
         return out

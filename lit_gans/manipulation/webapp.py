@@ -55,7 +55,7 @@ def view_json(view: View) -> dict[str, Any]:
             "energy": view.energy, "frames": [png(f) for f in view.frames], "picked": view.picked,
             "seconds": view.seconds, "constraints": view.constraints, "condition": view.condition,
             "photo": png(view.photo) if view.photo is not None else None,
-            "values": view.image.tolist(), "info": view.info}
+            "values": view.image.tolist(), "info": view.info, "continuous": view.continuous}
 
 
 def read_upload(data: bytes, shape: tuple[int, int, int]) -> Tensor:

@@ -11,6 +11,9 @@ from torch import nn
 
 TINY_MLP = ("model.latent_dim=8", "model.generator.hidden=[64,64]")
 TINY_CONV = ("model.generator.base_channels=8",)
+# InfoGAN with a small MLP G (its 10-way categorical and 2 continuous codes as the paper's; a 4-d z so the codes
+# are a real share of G's input)
+TINY_INFOGAN = ("model=infogan", "net/generator@model.generator=mlp", "model.latent_dim=4", "model.generator.hidden=[64,64]")
 
 
 @torch.no_grad()

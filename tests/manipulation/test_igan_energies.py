@@ -54,6 +54,8 @@ def test_sketch_energy_is_zero_when_the_edges_match_and_positive_otherwise() -> 
     far = image.clone()
     far[..., 0, 11] = 1.0
     assert_close(sketch_energy(far, mask, image[0]), torch.zeros(1))
+    # relative to the strokes' own edges: an image without edges under the mask scores exactly 1
+    assert_close(sketch_energy(torch.full_like(image, 0.3), mask, image[0]), torch.ones(1))
 
 
 def test_warp_energy_is_zero_when_the_region_sits_at_its_new_place() -> None:

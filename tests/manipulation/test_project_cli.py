@@ -89,3 +89,23 @@ def test_infogan_codes_come_from_the_command_line(compose_cfg, one_thread) -> No
     assert space.describe() == "codes [3] / [0.5, 0.0]"
     assert default_encoder_path("/r/checkpoints/last.ckpt", space).name == "encoder_last_codes3_0.5-0.pt"
     assert latent_space(model, compose_config("project", "ckpt_path=x", "image=x")).describe() == "codes [0] / [0.0, 0.0]"
+    joint = latent_space(model, compose_config("project", "ckpt_path=x", "image=x", "codes=[[3],[0.5,0]]",
+                                               "optimize_codes=true"))
+    assert joint.optimize_codes and joint.dim == joint.latent_dim + 2
+    assert default_encoder_path("/r/checkpoints/last.ckpt", joint).name == "encoder_last_codes3_opt.pt"
+
+
+def test_project_cli_optimises_infogan_codes_and_saves_them(compose_cfg, one_thread, tmp_path: Path) -> None:
+    from igan_helpers import TINY_INFOGAN, save_checkpoint, tiny_model
+
+    model = tiny_model(compose_cfg, *TINY_INFOGAN)
+    ckpt = save_checkpoint(model, tmp_path / "run" / "checkpoints" / "last.ckpt")
+    joint = LatentSpace(model, optimize_codes=True)
+    truth = joint.sample(2, generator=torch.Generator().manual_seed(5))
+    for i, image in enumerate(joint(truth)):
+        write_image(image, tmp_path / "images" / f"x{i}.png")
+    out = run_script("project", f"ckpt_path={ckpt}", f"image={tmp_path / 'images'}", "method=optimize", "steps=30",
+                     "restarts=2", "feature=none", "optimize_codes=true", f"out={tmp_path / 'out'}")
+    saved = np.load(out / "projections.npz")
+    assert saved["z"].shape == (2, 4) and saved["codes_continuous"].shape == (2, 2)
+    assert np.abs(saved["codes_continuous"]).max() <= 1.0 and saved["mse"].max() < 1e-2  # 30 steps, 8-bit PNGs
