@@ -547,7 +547,7 @@ class AdversarialModule(L.LightningModule):
             log.info("model.compile: compiling the generator only; the discriminator stays eager because this run "
                      "back-propagates twice through it (gradient penalty, R1 or unrolled second-order terms).")
             networks.pop("discriminator")
-        for name, network in networks.items():
+        for network in networks.values():
             if network is not None and not getattr(network, "_compiled_call_impl", None):
                 network.compile(**options)
 

@@ -147,7 +147,7 @@ def test_wgan_warmup_schedule_is_asked_once_per_batch_and_keeps_its_steps() -> N
                                   n_critic_warmup={"n_critic": 3, "first": 2, "every": 100}))
         calls = []
         original = model.generator_step_due
-        model.generator_step_due = lambda i, f=original: calls.append(i) or f(i)  # type: ignore[method-assign]
+        model.generator_step_due = lambda i, f=original, seen=calls: seen.append(i) or f(i)  # type: ignore[method-assign]
         trainer().fit(model, loader(12))
         assert calls == list(range(12))
         opt_g, opt_d = (o.optimizer for o in model.optimizers())
