@@ -318,7 +318,7 @@ def plan(args: argparse.Namespace) -> list[RunSpec]:
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
-    parser.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
+    parser.add_argument("--sides", nargs="*", default=list(SIDES), choices=SIDES)
     parser.add_argument("--candidate", action="append", default=[], help="'family:label=overrides' (repeatable)")
     parser.add_argument("--budgets", nargs="+", type=float, default=[150, 300, 600])
     parser.add_argument("--curve-points", type=int, default=3, help="extra snapshots between 0 and the largest budget")

@@ -145,7 +145,8 @@ def check_resume(cfg: DictConfig, model: L.LightningModule, ckpt: dict[str, Any]
                          "'callbacks=[default,ema]' (or add ema to the run's callbacks list).")
     saved = ckpt.get("hyper_parameters", {})
     current = dict(model.hparams)
-    differ = config_differences(saved, current, type(model))
+    neutral = getattr(type(model), "performance_options", ())  # compile, channels_last: speed only, same results
+    differ = [k for k in config_differences(saved, current, type(model)) if k.split(".")[0] not in neutral]
     loss_differs = [k for k in differ if k == "loss" or k.startswith("loss.")]
     if loss_differs and saved.get("loss") and current.get("loss"):  # same maths, spelled differently?
         if Objective.from_config(saved["loss"]).behaviour() == Objective.from_config(current["loss"]).behaviour():

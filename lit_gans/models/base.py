@@ -11,6 +11,7 @@ iterations consume distinct real batches as in WGAN's Algorithm 1. Lightning's
 what ``trainer.max_steps`` limits.
 """
 
+import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -50,7 +51,19 @@ def images_of(samples: Any) -> Tensor:
 
 def detached(samples: Any) -> Any:
     return samples._replace(images=samples.images.detach()) if isinstance(samples, Labeled) else samples.detach()
+
+
+def to_channels_last(samples: Any) -> Any:
+    """A real batch (images, or `Labeled` images) with its 4-D images in ``torch.channels_last`` memory format."""
+    images = images_of(samples)
+    if not isinstance(images, Tensor) or images.dim() != 4:
+        return samples
+    images = images.contiguous(memory_format=torch.channels_last)
+    return samples._replace(images=images) if isinstance(samples, Labeled) else images
+
+
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
+log = logging.getLogger(__name__)
 
 
 def _plain(cfg: Any) -> Any:
@@ -93,6 +106,22 @@ class AdversarialModule(L.LightningModule):
         nan_check_every_n_batches: raise a clear error when a loss is not finite (0 disables).
             Each check synchronises with the device; once the weights are NaN every later loss is
             too, so a sparse check still catches divergence within a few batches.
+        reuse_fake: one G forward per batch serves both players' steps, as the common tutorial DCGAN loop does:
+            on a batch whose G step is due, ``batch_start`` computes fake = G(z) once with G's graph; D learns from it
+            detached, then G back-propagates through the same fake into D's *updated* weights. Batches without a G
+            step (n_critic > 1) sample their D step's fake as before. False (default): each step draws its own z
+            (the D step's fake was drawn before D moved). Only the plain two-player schedule supports it (the
+            default ``steps`` and step methods): variants with their own steps, or whose algorithm needs fresh
+            samples (`reuse_fake_unsupported`), refuse it, naming the fix. Changes the algorithm: a checkpoint
+            resumes only with the same value.
+        compile: ``torch.compile`` of G and D in place (``nn.Module.compile``: state_dict keys unchanged, so
+            checkpoints load without it), at the start of fit: True, or the keyword arguments of ``torch.compile``
+            (e.g. ``{mode: max-autotune-no-cudagraphs, dynamic: false}``, ``{backend: aot_eager}``). With a gradient
+            penalty or R1 (a double backward through D) only G is compiled. None/False (default): eager.
+        channels_last: G and D (their 4-D weights) and the real image batches in ``torch.channels_last`` memory format
+            (faster convolutions on some CPUs and GPUs; the same maths).
+        compile and channels_last change speed, not results: a checkpoint resumes with either value
+        (``performance_options``).
     """
 
     # The update schedule (`lit_gans.models.steps`): each player's networks (attribute names; None ones are
@@ -128,6 +157,9 @@ class AdversarialModule(L.LightningModule):
         feature_matching: str | None = None,
         historical_averaging: Mapping[str, Any] | None = None,
         pack: int = 1,
+        reuse_fake: bool = False,
+        compile: bool | Mapping[str, Any] | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         # collects subclass arguments too (e.g. WGAN's clip_value). logger=False: train() logs the whole resolved
@@ -151,6 +183,11 @@ class AdversarialModule(L.LightningModule):
         if pack > 1 and self.packing_unsupported:
             raise ValueError(f"{type(self).__name__} does not support PacGAN packing (model.pack={pack}): "
                              f"{self.packing_unsupported} Set model.pack=1.")
+        if reuse_fake:
+            self.check_reuse_fake_support()
+        if not (compile is None or isinstance(compile, (bool, Mapping))):
+            raise ValueError(f"model.compile takes true/false/null or torch.compile's keyword arguments "
+                             f"(e.g. {{mode: default, dynamic: false}}), got {compile!r}.")
         self._history = {which: HistoricalAverage() for which in self._averaged_players()}
         self.automatic_optimization = False
         self.generator = self.build_generator(generator)
@@ -207,6 +244,26 @@ class AdversarialModule(L.LightningModule):
             if any(isinstance(m, MinibatchDiscrimination) for m in network.modules()):
                 raise ValueError("R1 penalises each real sample's ‖∇_x D(x)‖², but minibatch discrimination makes each score "
                                  "depend on the whole batch; use model.discriminator.minibatch_kernels=0 or loss.r1_gamma=0.")
+
+    # a reason, in the variants that use the plain schedule but whose algorithm needs each step's own samples: they
+    # refuse model.reuse_fake=true (variants with their own steps or step methods are refused without saying so here)
+    reuse_fake_unsupported: str | None = None
+    # hyper-parameters that change speed, not results: a checkpoint resumes whatever their value (training.check_resume)
+    performance_options: tuple[str, ...] = ("compile", "channels_last")
+
+    def check_reuse_fake_support(self) -> None:
+        """Refuse ``reuse_fake=true`` where it would be ignored or change the algorithm, naming the fix."""
+        reason = self.reuse_fake_unsupported
+        if reason is None and tuple(self.steps) != AdversarialModule.steps:
+            reason = "its update schedule (steps) is its own, not the plain D step then G step."
+        if reason is None:
+            own = [name for name in ("batch_start", "discriminator_step", "generator_step")
+                   if getattr(type(self), name) is not getattr(AdversarialModule, name)]
+            if own:
+                reason = f"it defines its own {', '.join(own)}, which decide(s) what each step samples."
+        if reason is not None:
+            raise ValueError(f"{type(self).__name__} does not support model.reuse_fake=true (one G forward for the D and "
+                             f"G steps): {reason} Set model.reuse_fake=false.")
 
     def r1_networks(self) -> tuple[nn.Module, ...]:
         """The networks between a real image and D's score (ALAE: its encoder and D), checked by `check_r1_support`."""
@@ -386,14 +443,20 @@ class AdversarialModule(L.LightningModule):
 
     # ----- the two players' steps -------------------------------------------------------------
     def discriminator_step(self, state: BatchState) -> tuple[Tensor, Logs]:
-        """D's loss on the real batch and a fresh fake one; G is toggled off, so its forward records no graph."""
+        """D's loss on the real batch and a fake one: the batch's shared fake detached (``reuse_fake``), else a fresh
+        one (G is toggled off, so its forward records no graph)."""
         noisy, real = self.with_instance_noise, state.real
-        return self.discriminator_loss(noisy(real), noisy(detached(self.sample_fake(len(images_of(real))))))
+        fake = state.cache.get("reused_fake")
+        fake = fake if fake is not None else self.sample_fake(len(images_of(real)))
+        return self.discriminator_loss(noisy(real), noisy(detached(fake)))
 
     def generator_step(self, state: BatchState) -> tuple[Tensor, Logs]:
-        """G's loss on a fresh fake batch (new z: the D step's fake was drawn before D moved)."""
+        """G's loss on a fresh fake batch (new z: the D step's fake was drawn before D moved), or with ``reuse_fake``
+        on the batch's shared fake, through D's updated weights."""
         noisy, real = self.with_instance_noise, state.real
-        return self.generator_loss(noisy(real), noisy(self.sample_fake(len(images_of(real)))))
+        fake = state.cache.get("reused_fake")
+        fake = fake if fake is not None else self.sample_fake(len(images_of(real)))
+        return self.generator_loss(noisy(real), noisy(fake))
 
     # ----- the skeleton ---------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
@@ -401,13 +464,15 @@ class AdversarialModule(L.LightningModule):
         loss, check it is finite, zero_grad / manual_backward / step (clipping, AMP, scheduler), run its
         ``after`` hook; then log every step's values once."""
         state = BatchState(self.real_samples(batch), batch_idx)
+        if self.hparams.get("channels_last"):
+            state.real = to_channels_last(state.real)
         self.batch_start(state)
         optimizers = self.player_optimizers()
         check = self.hparams.nan_check_every_n_batches
         check = check > 0 and batch_idx % check == 0
         logs: Logs = {}
         for step in self.steps:
-            if step.due is not None and not getattr(self, step.due)(batch_idx):
+            if step.due is not None and not self.step_is_due(state, step.due):
                 continue
             optimizer = optimizers[step.player]
             with self.toggled_optimizer(optimizer):  # the other players frozen: no graph through their weights
@@ -424,7 +489,18 @@ class AdversarialModule(L.LightningModule):
     def batch_start(self, state: BatchState) -> None:
         """Called once per training batch before its steps, with no player toggled off, so every network's forward
         records its graph: a variant whose steps share one forward pass (pix2pix: G(x) once, D learns from it
-        detached, then G from the same output, as the authors' code) computes it here into ``state.cache``."""
+        detached, then G from the same output, as the authors' code) computes it here into ``state.cache``.
+        Here: with ``reuse_fake``, G(z) of the batch whose G step is due (``state.cache["reused_fake"]``)."""
+        if self.hparams.get("reuse_fake") and self.step_is_due(state, "generator_step_due"):
+            state.cache["reused_fake"] = self.sample_fake(len(images_of(state.real)))
+
+    def step_is_due(self, state: BatchState, due: str) -> bool:
+        """The answer of the ``due`` method (a `Step.due` name) for this batch, asked once per batch and remembered in
+        ``state.due``: a stateful schedule (WGAN's warm-up counts critic steps) must see each batch once, even when
+        ``batch_start`` asks before the steps run (``reuse_fake``) or several steps name the same method."""
+        if due not in state.due:
+            state.due[due] = bool(getattr(self, due)(state.batch_idx))
+        return state.due[due]
 
     def player_optimizers(self) -> dict[str, Any]:
         """The trainer's (Lightning-wrapped) optimizer of each player, by name."""
@@ -445,12 +521,39 @@ class AdversarialModule(L.LightningModule):
         return add_instance_noise(samples, self.current_instance_noise_std())
 
     def on_fit_start(self) -> None:
-        """Fail before the first step when the batch cannot be cut into PacGAN's packs."""
+        """Fail before the first step when the batch cannot be cut into PacGAN's packs; apply the speed options
+        (``channels_last``, ``compile``) to the networks in place."""
+        self.apply_performance_options()
         m = self.hparams.get("pack", 1)
         batch_size = getattr(getattr(self.trainer, "datamodule", None), "batch_size", None)
         if m > 1 and isinstance(batch_size, int) and batch_size % m:
             raise ValueError(f"model.pack={m} packs D's input in groups of {m} samples, but batch_size={batch_size}: "
                              f"set batch_size to a multiple of {m}, e.g. batch_size={batch_size // m * m or m}.")
+
+    def apply_performance_options(self) -> None:
+        """``channels_last``: G's and D's 4-D weights in channels-last memory format (the parameters stay the same
+        objects, so the optimizers keep them). ``compile``: ``nn.Module.compile`` of G and D in place (state_dict keys
+        unchanged); only G with a gradient penalty or R1, whose double backward runs through D."""
+        networks = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.hparams.get("channels_last"):
+            for network in networks.values():
+                if network is not None:
+                    network.to(memory_format=torch.channels_last)
+        options = self.hparams.get("compile")
+        if not options:
+            return
+        options = {} if options is True else dict(options)
+        if self.double_backward_through_discriminator():
+            log.info("model.compile: compiling the generator only; the discriminator stays eager because this run "
+                     "back-propagates twice through it (gradient penalty, R1 or unrolled second-order terms).")
+            networks.pop("discriminator")
+        for network in networks.values():
+            if network is not None and not getattr(network, "_compiled_call_impl", None):
+                network.compile(**options)
+
+    def double_backward_through_discriminator(self) -> bool:
+        """Whether training differentiates D's gradients (the gradient penalty, R1): ``compile`` then leaves D eager."""
+        return self.objective is not None and (self.objective.gp_weight > 0 or self.objective.r1_gamma > 0)
 
     def on_train_start(self) -> None:
         """Give every DDP rank its own random stream. All ranks start from one RNG state (the same seed in

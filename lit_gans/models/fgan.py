@@ -35,6 +35,10 @@ class FGAN(AdversarialModule):
                 raise ValueError("single_step=true does not support the R1 penalty; set loss.r1_gamma=0.")
             if self.hparams.feature_matching:
                 raise ValueError("single_step=true descends on F, not on feature matching; set model.feature_matching=null.")
+            if self.hparams.get("reuse_fake"):
+                raise ValueError("single_step=true already takes both players' gradients from one fake batch; set "
+                                 "model.reuse_fake=false (or model.single_step=false to reuse the fake across the "
+                                 "alternating steps).")
             if self.hparams.get("historical_averaging"):
                 raise ValueError("single_step=true takes one gradient of F for both players, which has no place for "
                                  "each player's own historical-averaging term; set model.historical_averaging=null.")

@@ -28,7 +28,8 @@ class Step(NamedTuple):
         loss: the name of a method ``(state: BatchState) -> (loss, logs)``; the skeleton back-propagates the
             loss into the player's parameters only (the other players are toggled off).
         due: the name of a method ``(batch_idx: int) -> bool`` deciding, when the step's turn comes, whether it
-            runs in this batch (``generator_step_due``: every n_critic-th batch). None: every batch.
+            runs in this batch (``generator_step_due``: every n_critic-th batch). None: every batch. It is asked once
+            per batch (its answer holds for every step naming it, and ``batch_start`` may ask first: ``reuse_fake``).
         after: the name of a method ``() -> None`` run right after the step, still toggled (WGAN's clipping).
         args: extra positional arguments of the loss method, after the state (LAPGAN: the pyramid level, so one
             method serves the steps of every level).
@@ -49,11 +50,14 @@ class BatchState:
         real: the real batch as the loss hooks take it (`AdversarialModule.real_samples`).
         batch_idx: the batch's index in the epoch (n_critic schedules key on it, not on global_step).
         cache: values one step computes and a later step of the same batch reuses; emptied every batch.
+        due: the answers of the ``due`` methods asked so far in this batch, by name
+            (`AdversarialModule.step_is_due`: each is asked once per batch).
     """
 
     real: Any
     batch_idx: int
     cache: dict[str, Any] = field(default_factory=dict)
+    due: dict[str, bool] = field(default_factory=dict)
 
 
 def check_schedule(players: dict[str, tuple[str, ...]], steps: tuple[Step, ...], owner: str) -> None:

@@ -45,6 +45,9 @@ class UnrolledGAN(GAN):
             Wasserstein), else generator (see the module docstring).
     """
 
+    reuse_fake_unsupported = ("its G step unrolls D's next updates on the G step's own samples; on the fake D has just "
+                              "stepped on, the first unrolled update would repeat that step on the same batch.")
+
     def __init__(self, *args: Any, unroll_steps: int = 5, unroll_second_order: bool = True,
                  unroll_objective: str = "auto", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -61,6 +64,10 @@ class UnrolledGAN(GAN):
             raise ValueError(f"The unrolled discriminator updates repeat the real optimizer's; supported: {INNER_OPTIMIZERS}, "
                              f"got model.optimizer_d._target_={target}.")
         self._d_state: Params | None = None  # θ_D^k and buffers used by d_forward while unrolling
+
+    def double_backward_through_discriminator(self) -> bool:
+        """Unrolling differentiates D's gradients and calls D with substituted parameters: ``compile`` leaves D eager."""
+        return super().double_backward_through_discriminator() or self.hparams.unroll_steps > 0
 
     # ----- D with substituted parameters --------------------------------------------------------
     def d_forward(self, x: Tensor) -> Tensor:
