@@ -137,7 +137,8 @@ class BatchTimer(L.Callback):
 
 def compose_config(batch_size: int, data_root: str | None) -> DictConfig:
     """The config ``python train.py model=dcgan data=mnist`` runs, minus callbacks and loggers."""
-    overrides = ["model=dcgan", "data=mnist", "callbacks=none", "logger=[]", f"batch_size={batch_size}"]
+    # the paper setting: two G forwards per batch and z ~ U[-1, 1], what PlainDCGAN does (the default reuses one)
+    overrides = ["experiment=dcgan_paper", "data=mnist", "callbacks=none", "logger=[]", f"batch_size={batch_size}"]
     if data_root is not None:
         overrides.append(f"data.root={data_root}")
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):

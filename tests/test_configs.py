@@ -158,9 +158,19 @@ def test_paper_defaults(compose_cfg: Compose) -> None:
     wgan = compose_cfg("model=wgan")
     assert (wgan.model.n_critic, wgan.model.clip_value, wgan.data.batch_size) == (5, 0.01, 64)
     assert wgan.model.optimizer_d._target_ == "torch.optim.RMSprop" and wgan.model.optimizer_d.lr == 5e-5
-    gp = compose_cfg("model=wgan_gp")
-    assert (gp.model.n_critic, gp.loss.gp_weight, list(gp.model.optimizer_d.betas)) == (5, 10.0, [0.0, 0.9])
+    gp = compose_cfg("model=wgan_gp")  # Algorithm 1's λ and n_critic; the tuned Adam, critic and G (quality_per_minute)
+    assert (gp.model.n_critic, gp.loss.gp_weight, gp.model.reuse_fake) == (5, 10.0, False)
+    assert gp.model.discriminator._target_.endswith("MLPDiscriminator") and gp.model.generator.base_channels == 32
     assert compose_cfg("model=wgan_gp", "loss.gp_weight=5").model.loss.gp_weight == 5
+    paper = compose_cfg("experiment=wgan_gp_paper_mnist")  # the paper's own setting, one override away
+    assert (paper.model.n_critic, paper.loss.gp_weight, list(paper.model.optimizer_d.betas), paper.model.optimizer_g.lr,
+            paper.data.batch_size) == (5, 10.0, [0.0, 0.9], 1e-4, 64)
+    assert (paper.model.discriminator.norm, paper.model.generator.base_channels, paper.model.reuse_fake) == ("layer", 64, False)
+    dcgan, dcgan_paper = compose_cfg("model=dcgan"), compose_cfg("experiment=dcgan_paper")
+    assert (dcgan.data.batch_size, dcgan.model.latent_distribution, dcgan.model.generator.base_channels,
+            dcgan.model.reuse_fake) == (64, "normal", 128, True)
+    assert (dcgan_paper.data.batch_size, dcgan_paper.model.latent_distribution, dcgan_paper.model.generator.base_channels,
+            dcgan_paper.model.reuse_fake, dcgan_paper.model.optimizer_g.lr) == (128, "uniform", 64, False, 2e-4)
 
 
 def test_unknown_model_lists_the_choices(compose_cfg: Compose) -> None:
