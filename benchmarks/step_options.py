@@ -16,6 +16,7 @@ composed config with the option's overrides, all from the same initial weights (
 
 - ``baseline``: the config as it is (torch's thread count as given by ``--threads``, else as is);
 - ``reuse_fake``: ``model.reuse_fake=true``: one G forward per batch with a G step (WGAN-GP: one batch in n_critic);
+  ``fresh_fake``: ``model.reuse_fake=false`` (DCGAN's default reuses, so this is its comparison);
 - ``compile``: ``model.compile=true`` (torch.compile of G and D in place; WGAN-GP: G only, its critic's gradient
   penalty is a double backward). Compiling happens in the first (warm-up) batches of the first round: keep
   ``--warmup-rounds 1`` so that no timed batch pays for it;
@@ -71,6 +72,7 @@ class Option:
 OPTIONS = {
     "baseline": Option(),
     "reuse_fake": Option(("++model.reuse_fake=true",)),
+    "fresh_fake": Option(("++model.reuse_fake=false",)),  # DCGAN's default reuses: this is the paper's two G forwards
     "compile": Option(("++model.compile=true",)),
     "channels_last": Option(("++model.channels_last=true",)),
     "fused_adam": Option(("++model.optimizer_g.fused=true", "++model.optimizer_d.fused=true")),
