@@ -16,6 +16,16 @@ as the tutorials do), and no framework:
   makes this baseline faster.
 - ``wgan_paper_mlp``: the WGAN paper's MLP generator (4 hidden layers of 512 ReLU units; Figures 3 and 7) against
   a DCGAN critic without sigmoid (the paper keeps its BatchNorm), RMSProp(5e-5), c = 0.01, n_critic = 5, batch 64.
+- ``tutorial_lsgan``: ``tutorial_dcgan`` with the least-squares loss, as LSGAN tutorials write it (D's raw output,
+  MSE to targets 1 / 0, G to 1: Mao et al.'s a, b, c = 0, 1, 1).
+- ``pytorch_gan_infogan``: the PyTorch-GAN collection's ``infogan.py`` for 28 px: G (62 N(0, I) noise + one-hot
+  of 10 classes + 2 codes U(-1, 1)) -> Linear to 128 x 7 x 7 -> BN, two nearest-upsample + 3x3 conv blocks
+  (BatchNorm(·, 0.8), LeakyReLU(0.2)) -> 3x3 conv, tanh; D four stride-2 3x3 conv blocks 16-32-64-128 (LeakyReLU,
+  Dropout2d(0.25), BatchNorm(·, 0.8) from the second) -> 128 x 2 x 2, with linear heads for validity, the class
+  logits and the codes; least-squares adversarial loss, λ_cat 1, λ_con 0.1, Adam(2e-4, β (0.5, 0.999)) for G, D
+  and the info step (which updates G and all of D), batch 64; N(0, 0.02) init. One change from that script: its
+  class head ends in a softmax before ``CrossEntropyLoss`` (a double softmax); ours gives the logits, which only
+  makes this baseline stronger.
 
 A loop calls ``tick(G, d_steps, g_steps)`` after every batch; the caller snapshots G there and stops the loop
 (returns False) when the budget is spent.
@@ -31,6 +41,7 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 LATENT_DIM = 100
+INFOGAN_NOISE, INFOGAN_CLASSES, INFOGAN_CODES = 62, 10, 2
 Tick = Callable[[nn.Module, int, int], bool]  # (G, d steps so far, g steps so far) -> keep going?
 
 
@@ -96,18 +107,65 @@ def wgan_paper_mlp_generator() -> nn.Module:
     return nn.Sequential(*layers, nn.Linear(512, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
 
 
-GENERATORS: dict[str, Callable[[], nn.Module]] = {
-    "tutorial_dcgan": tutorial_dcgan_generator,
-    "pytorch_gan_wgan_gp": pytorch_gan_generator,
-    "wgan_paper_mlp": wgan_paper_mlp_generator,
+def infogan_generator() -> nn.Module:
+    g = nn.Sequential(
+        nn.Linear(INFOGAN_NOISE + INFOGAN_CLASSES + INFOGAN_CODES, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)),
+        nn.BatchNorm2d(128), nn.Upsample(scale_factor=2),
+        nn.Conv2d(128, 128, 3, 1, 1), nn.BatchNorm2d(128, 0.8), nn.LeakyReLU(0.2, True), nn.Upsample(scale_factor=2),
+        nn.Conv2d(128, 64, 3, 1, 1), nn.BatchNorm2d(64, 0.8), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(64, 1, 3, 1, 1), nn.Tanh(),
+    )
+    normal_init_(g)
+    return g
+
+
+class InfoGANDiscriminator(nn.Module):
+    """PyTorch-GAN's InfoGAN D for 28 px: a conv trunk and three linear heads (validity, class logits, codes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def block(n_in: int, n_out: int, bn: bool = True) -> list[nn.Module]:
+            return [nn.Conv2d(n_in, n_out, 3, 2, 1), nn.LeakyReLU(0.2, True), nn.Dropout2d(0.25),
+                    *([nn.BatchNorm2d(n_out, 0.8)] if bn else [])]
+
+        self.trunk = nn.Sequential(*block(1, 16, bn=False), *block(16, 32), *block(32, 64), *block(64, 128),
+                                   nn.Flatten())  # 28 -> 14 -> 7 -> 4 -> 2
+        self.adv, self.aux, self.latent = (nn.Linear(128 * 2 * 2, n) for n in (1, INFOGAN_CLASSES, INFOGAN_CODES))
+        normal_init_(self)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        h = self.trunk(x)
+        return self.adv(h), self.aux(h), self.latent(h)
+
+
+def gaussian_noise(n: int, gen: torch.Generator | None = None) -> Tensor:
+    return torch.randn(n, LATENT_DIM, generator=gen)
+
+
+def infogan_noise(n: int, gen: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """(G's input, the class labels, the continuous codes): z ~ N(0, I), classes uniform, codes U(-1, 1)."""
+    labels = torch.randint(0, INFOGAN_CLASSES, (n,), generator=gen)
+    codes = torch.rand(n, INFOGAN_CODES, generator=gen) * 2 - 1
+    z = torch.randn(n, INFOGAN_NOISE, generator=gen)
+    return torch.cat([z, F.one_hot(labels, INFOGAN_CLASSES).float(), codes], 1), labels, codes
+
+
+# script -> (its generator, G's input for n samples): what the scorer needs to sample a snapshot
+GENERATORS: dict[str, tuple[Callable[[], nn.Module], Callable[[int, torch.Generator], Tensor]]] = {
+    "tutorial_dcgan": (tutorial_dcgan_generator, gaussian_noise),
+    "tutorial_lsgan": (tutorial_dcgan_generator, gaussian_noise),
+    "pytorch_gan_wgan_gp": (pytorch_gan_generator, gaussian_noise),
+    "wgan_paper_mlp": (wgan_paper_mlp_generator, gaussian_noise),
+    "pytorch_gan_infogan": (infogan_generator, lambda n, gen: infogan_noise(n, gen)[0]),
 }
 
 
-def train_tutorial_dcgan(root: Path, tick: Tick) -> nn.Module:
+def train_tutorial_dcgan(root: Path, tick: Tick, criterion: nn.Module | None = None) -> nn.Module:
     g, d = tutorial_dcgan_generator(), tutorial_dcgan_discriminator()
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
+    bce = criterion or nn.BCEWithLogitsLoss()
     steps = 0
     while True:
         for real, _ in mnist_loader(root, 64):
@@ -191,8 +249,45 @@ def train_wgan_paper_mlp(root: Path, tick: Tick) -> nn.Module:
                 return g
 
 
+def train_tutorial_lsgan(root: Path, tick: Tick) -> nn.Module:
+    return train_tutorial_dcgan(root, tick, criterion=nn.MSELoss())
+
+
+def train_pytorch_gan_infogan(root: Path, tick: Tick) -> nn.Module:
+    g, d = infogan_generator(), InfoGANDiscriminator()
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_info = torch.optim.Adam([*g.parameters(), *d.parameters()], lr=2e-4, betas=(0.5, 0.999))
+    mse, ce = nn.MSELoss(), nn.CrossEntropyLoss()
+    steps = 0
+    while True:
+        for real, _ in mnist_loader(root, 64):
+            n = len(real)
+            ones, zeros = torch.ones(n, 1), torch.zeros(n, 1)
+            opt_g.zero_grad()
+            fake = g(infogan_noise(n)[0])
+            loss_g = mse(d(fake)[0], ones)
+            loss_g.backward()
+            opt_g.step()
+            opt_d.zero_grad()
+            loss_d = (mse(d(real)[0], ones) + mse(d(fake.detach())[0], zeros)) / 2
+            loss_d.backward()
+            opt_d.step()
+            opt_info.zero_grad()
+            noise, labels, codes = infogan_noise(n)
+            _, class_logits, code_pred = d(g(noise))
+            loss_info = ce(class_logits, labels) + 0.1 * mse(code_pred, codes)
+            loss_info.backward()
+            opt_info.step()
+            steps += 1
+            if not tick(g, steps, steps):
+                return g
+
+
 LOOPS: dict[str, Callable[[Path, Tick], nn.Module]] = {
     "tutorial_dcgan": train_tutorial_dcgan,
+    "tutorial_lsgan": train_tutorial_lsgan,
+    "pytorch_gan_infogan": train_pytorch_gan_infogan,
     "pytorch_gan_wgan_gp": train_pytorch_gan_wgan_gp,
     "wgan_paper_mlp": train_wgan_paper_mlp,
 }

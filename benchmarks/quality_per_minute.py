@@ -2,18 +2,18 @@
 
 Usage::
 
-    python benchmarks/quality_per_minute.py                                   # dcgan, wgan_gp, wgan; 150/300/600 s
+    python benchmarks/quality_per_minute.py                     # dcgan, wgan_gp, wgan, lsgan, infogan; 150/300/600 s
     python benchmarks/quality_per_minute.py --families dcgan --budgets 150 300 --parallel 2 --threads 1
     python benchmarks/quality_per_minute.py --families dcgan --sides ours \\
         --candidate "dcgan:bs64=batch_size=64 model.reuse_fake=true"           # try a default before changing it
     python benchmarks/quality_per_minute.py --table benchmarks/out/quality_per_minute/summary.json
 
 What races. "Ours" is the command a user runs, ``python train.py <family overrides>`` (DCGAN: no overrides;
-``model=wgan_gp data=mnist``; ``model=wgan data=mnist``) with everything the default run does (its validation
+``model=<family> data=mnist`` for the others) with everything the default run does (its validation
 metrics, sample grids, checkpoints, logger, progress bar) plus ``trainer.max_epochs=-1`` and one callback,
 `WallClockSnapshots`, that writes the weights when each budget is spent and stops the run after the last.
 "Plain" is a reference script of `plain_loops` (the tutorial DCGAN, PyTorch-GAN's WGAN-GP, the WGAN paper's MLP
-setting), run in its own process the same way. ``--candidate family:label=overrides`` adds a run of ours with
+setting, the tutorial DCGAN with the least-squares loss, PyTorch-GAN's InfoGAN), run in its own process the same way. ``--candidate family:label=overrides`` adds a run of ours with
 extra overrides: how a change of default is measured before it is made.
 
 The clock. Both sides start it when training starts (Lightning's ``on_train_start``; the plain loop's first
@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from plain_loops import GENERATORS, LATENT_DIM, LOOPS  # noqa: E402
+from plain_loops import GENERATORS, LOOPS  # noqa: E402
 from wgan_common import out_dir  # noqa: E402
 
 # family -> (overrides of our command, the plain script it races)
@@ -58,6 +58,8 @@ FAMILIES: dict[str, tuple[list[str], str]] = {
     "dcgan": ([], "tutorial_dcgan"),
     "wgan_gp": (["model=wgan_gp", "data=mnist"], "pytorch_gan_wgan_gp"),
     "wgan": (["model=wgan", "data=mnist"], "wgan_paper_mlp"),
+    "lsgan": (["model=lsgan", "data=mnist"], "tutorial_lsgan"),
+    "infogan": (["model=infogan", "data=mnist"], "pytorch_gan_infogan"),
 }
 SIDES = ("ours", "plain")
 
@@ -198,10 +200,11 @@ def sampler_for(info: dict[str, Any], path: str) -> Any:
 
         model = load_model(path).eval()
         return lambda n, gen: model.sample_images(n, generator=gen)
-    g = GENERATORS[FAMILIES[info["spec"]["family"]][1]]()
+    build, noise = GENERATORS[FAMILIES[info["spec"]["family"]][1]]
+    g = build()
     g.load_state_dict(torch.load(path, weights_only=True))
     g.eval()
-    return lambda n, gen: g(torch.randn(n, LATENT_DIM, generator=gen))
+    return lambda n, gen: g(noise(n, gen))
 
 
 class Scorer:

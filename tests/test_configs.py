@@ -161,6 +161,7 @@ def test_paper_defaults(compose_cfg: Compose) -> None:
     gp = compose_cfg("model=wgan_gp")  # Algorithm 1's λ and n_critic; the tuned Adam, critic and G (quality_per_minute)
     assert (gp.model.n_critic, gp.loss.gp_weight, gp.model.reuse_fake) == (5, 10.0, False)
     assert gp.model.discriminator._target_.endswith("MLPDiscriminator") and gp.model.generator.base_channels == 32
+    assert (gp.model.optimizer_d.lr, gp.model.optimizer_g.lr, list(gp.model.optimizer_g.betas)) == (4e-4, 4e-4, [0.5, 0.9])
     assert compose_cfg("model=wgan_gp", "loss.gp_weight=5").model.loss.gp_weight == 5
     paper = compose_cfg("experiment=wgan_gp_paper_mnist")  # the paper's own setting, one override away
     assert (paper.model.n_critic, paper.loss.gp_weight, list(paper.model.optimizer_d.betas), paper.model.optimizer_g.lr,

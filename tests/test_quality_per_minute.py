@@ -75,3 +75,44 @@ def test_smallest_configuration_runs_ours_and_plain_side_by_side(bench, tmp_path
     assert json.loads((tmp_path / "summary.json").read_text())["budgets"] == [1.0]
     out = capsys.readouterr().out
     assert "| dcgan | ours s0 |" in out and "| dcgan | plain s0 |" in out and "target FID" in out
+
+
+@pytest.mark.parametrize("family", ["dcgan", "wgan_gp", "wgan", "lsgan", "infogan"])
+def test_every_family_races_a_composable_command_against_a_registered_script(bench, family: str) -> None:
+    from helpers import compose_config
+
+    overrides, script = bench.FAMILIES[family]
+    cfg = compose_config("train", *overrides)
+    assert cfg.model._target_.rsplit(".", 1)[-1] == {"wgan": "WGAN", "wgan_gp": "WGANGP", "infogan": "InfoGAN"}.get(
+        family, "DCGAN")
+    assert script in bench.LOOPS and script in bench.GENERATORS
+
+
+@needs_mnist
+@pytest.mark.parametrize("script", ["tutorial_lsgan", "pytorch_gan_infogan"])
+def test_a_plain_script_learns_and_its_snapshot_samples_from_its_own_noise(bench, script: str, one_thread: None) -> None:
+    from lit_gans.data.paths import resolve_data_root
+
+    torch.manual_seed(0)
+    build, noise = bench.GENERATORS[script]
+    start = build().state_dict()
+    g = bench.LOOPS[script](resolve_data_root(None), lambda g, d_steps, g_steps: d_steps < 3)
+    moved = [k for k, v in g.state_dict().items() if v.is_floating_point() and not torch.equal(v, start[k])]
+    assert moved, "three batches moved none of G's weights"
+    snapshot = build()
+    snapshot.load_state_dict(g.state_dict())
+    snapshot.eval()
+    x = snapshot(noise(8, torch.Generator().manual_seed(0)))
+    assert x.shape == (8, 1, 28, 28) and x.abs().max() <= 1
+    torch.testing.assert_close(x, snapshot(noise(8, torch.Generator().manual_seed(0))))  # seeded noise: same samples
+
+
+def test_infogan_script_noise_carries_one_hot_classes_and_codes_in_range(bench) -> None:
+    from plain_loops import INFOGAN_CLASSES, INFOGAN_NOISE, infogan_noise  # on sys.path once `bench` is loaded
+
+    x, labels, codes = infogan_noise(500, torch.Generator().manual_seed(1))
+    one_hot = x[:, INFOGAN_NOISE:INFOGAN_NOISE + INFOGAN_CLASSES]
+    torch.testing.assert_close(one_hot.argmax(1), labels)
+    assert torch.all(one_hot.sum(1) == 1) and set(labels.tolist()) == set(range(INFOGAN_CLASSES))
+    torch.testing.assert_close(x[:, -2:], codes)
+    assert codes.abs().max() <= 1 and codes.min() < -0.9 and codes.max() > 0.9
