@@ -3,9 +3,12 @@ known, and the callback scoring a generator against the datamodule's validation 
 
 import math
 
+from pathlib import Path
+
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import Tensor
 from torch.testing import assert_close
 
@@ -63,13 +66,13 @@ def test_bad_input_is_refused() -> None:
 
 
 class Splits(PreloadedSplits):
-    """uint8 (N, 1, 4, 4) train and test splits of random pixels."""
+    """uint8 (N, 1, side, side) train and test splits of random pixels."""
 
-    def __init__(self) -> None:
+    def __init__(self, side: int = 4) -> None:
         super().__init__(batch_size=10, num_workers=0, drop_last=False, pin_memory=False)
         g = torch.Generator().manual_seed(1)
-        self.images = {True: torch.randint(256, (40, 1, 4, 4), generator=g, dtype=torch.uint8),
-                       False: torch.randint(256, (20, 1, 4, 4), generator=g, dtype=torch.uint8)}
+        self.images = {True: torch.randint(256, (40, 1, side, side), generator=g, dtype=torch.uint8),
+                       False: torch.randint(256, (20, 1, side, side), generator=g, dtype=torch.uint8)}
 
     def _build(self, train: bool) -> BatchedTensorDataset:
         return BatchedTensorDataset(self.images[train], torch.zeros(len(self.images[train]), dtype=torch.long),
@@ -106,3 +109,24 @@ def test_the_callback_logs_the_parzen_ll_of_its_samples_on_the_test_images() -> 
     assert logged["val/parzen_ll"] == pytest.approx(expected.mean, rel=1e-6)
     with pytest.raises(ValueError, match="lower num_valid"):
         ParzenLikelihood(num_valid=50).reals(data)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_lapgan_run_keeps_its_best_checkpoint_by_val_parzen_ll(tmp_path: Path) -> None:
+    from models.test_lapgan import tiny  # 5 -> 10 -> 20, one channel
+
+    torch.manual_seed(0)
+    parzen = ParzenLikelihood(num_samples=40, num_valid=10, num_test=None, batch_size=20)
+    scores: list[float] = []
+
+    class Record(L.Callback):
+        def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            scores.append(float(trainer.callback_metrics["val/parzen_ll"]))
+
+    best = ModelCheckpoint(dirpath=tmp_path, filename="best-parzen", monitor="val/parzen_ll", mode="max")
+    trainer = L.Trainer(accelerator="cpu", max_epochs=3, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, callbacks=[parzen, Record(), best], num_sanity_val_steps=0)
+    trainer.fit(tiny(), datamodule=Splits(side=20))
+    assert len(scores) == 3 and len(set(scores)) == 3  # one score per epoch, moving with the generators
+    assert float(best.best_model_score) == pytest.approx(max(scores), rel=1e-6)
+    assert Path(best.best_model_path).name == "best-parzen.ckpt"
