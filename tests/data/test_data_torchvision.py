@@ -188,3 +188,13 @@ def test_a_crop_larger_than_the_image_is_refused():
         TorchvisionDataModule("mnist", random_crop=32, download=False)
     with pytest.raises(ValueError, match=r"data.random_crop=20 does not fit in the 16x16"):
         TorchvisionDataModule("mnist", image_size=16, random_crop=20, download=False)
+
+
+def test_a_crop_without_its_shape_names_the_shape_to_set(compose_cfg, mnist_root):
+    from lit_gans.training import instantiate_datamodule
+
+    cfg = compose_cfg("data=mnist", f"data.root={mnist_root}", "data.random_crop=20")
+    with pytest.raises(ValueError, match=r"data.random_crop=20 serves 20x20 crops: set data.shape=\[1, 20, 20\]"):
+        instantiate_datamodule(cfg.data)
+    cfg = compose_cfg("data=mnist", f"data.root={mnist_root}", "data.random_crop=20", "data.shape=[1,20,20]")
+    assert instantiate_datamodule(cfg.data).shape == (1, 20, 20)
