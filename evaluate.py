@@ -3,6 +3,7 @@
     metrics.num_samples=50000           more samples (the run's metrics config otherwise)
     metrics=inception metrics.inception_weights=<path>    other features
     trainer.devices=4                   split the evaluation set across processes
+    callbacks=parzen                    also the Parzen-window log-likelihood (val/parzen_ll, nats)
 
 Prints JSON to stdout and writes it to <run>/eval/.
 """

@@ -1,4 +1,5 @@
-"""``evaluate(cfg)``: score a checkpoint with the metrics callback through ``Trainer.validate``.
+"""``evaluate(cfg)``: score a checkpoint with the metrics callback (and ``callbacks=parzen``: the Parzen-window
+log-likelihood) through ``Trainer.validate``.
 
 The data (the real reference) and, by default, the metrics settings come from the training run's
 saved config; Lightning runs the evaluation so that ``trainer.devices=N`` splits it across
@@ -10,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from lit_gans.checkpoints import RUN_TARGETS, check_config_targets, read_checkpoint
 from lit_gans.sampling import model_from_checkpoint
-from lit_gans.training import instantiate_datamodule
+from lit_gans.training import instantiate_datamodule, instantiate_dict, instantiate_metrics
 
 
 def run_config(cfg: DictConfig) -> DictConfig:
@@ -55,13 +55,17 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     for key, node in (("data", run.data), ("metrics", metrics_cfg)):
         check_config_targets(OmegaConf.to_container(node, resolve=True), key, RUN_TARGETS, "the run's .hydra/config.yaml")
     datamodule = instantiate_datamodule(run.data)
-    callback = instantiate(metrics_cfg)
+    extra = cfg.get("callbacks") or {}  # callbacks=parzen: val/parzen_ll too
+    callbacks = instantiate_metrics(metrics_cfg) + instantiate_dict(extra)
+    if not callbacks:
+        raise ValueError("Nothing to compute: metrics=none and no callbacks; e.g. callbacks=parzen or metrics=mnist.")
     model = model_from_checkpoint(ckpt, Path(cfg.ckpt_path))
-    trainer = L.Trainer(**cfg.trainer, callbacks=[callback], logger=False, enable_checkpointing=False,
+    trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False)
     (logged,) = trainer.validate(model, datamodule=datamodule, verbose=False)
     scores = {k.removeprefix("val/"): float(v) for k, v in logged.items()}
-    scores.update(callback.last)  # float64 where available (logged values are float32)
+    for callback in callbacks:
+        scores.update(getattr(callback, "last", {}))  # float64 where available (logged values are float32)
     result = {
         "ckpt_path": str(Path(cfg.ckpt_path).resolve()),
         "epoch": ckpt.get("epoch"),
@@ -69,10 +73,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "scores": scores,
         "metrics": OmegaConf.to_container(metrics_cfg, resolve=True),
     }
+    if extra:
+        result["callbacks"] = OmegaConf.to_container(extra, resolve=True)
     if trainer.is_global_zero:
+        tag = [f"{metrics_cfg.features}_{metrics_cfg.num_samples}"] if "_target_" in metrics_cfg else []
         out = Path(cfg.out) if cfg.get("out") else (
             Path(cfg.ckpt_path).resolve().parent.parent / "eval"
-            / f"{Path(cfg.ckpt_path).stem}_{metrics_cfg.features}_{metrics_cfg.num_samples}.json"
+            / f"{'_'.join([Path(cfg.ckpt_path).stem, *tag, *extra])}.json"
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")

@@ -29,7 +29,9 @@ def instantiate_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     datamodule = instantiate(kwargs)
     declared, served = tuple(cfg.shape), tuple(datamodule.shape)
     if declared != served:
-        raise ValueError(f"data.shape {declared} does not match the data served {served}; fix conf/data.")
+        crop = cfg.get("random_crop")
+        fix = f"data.random_crop={crop} serves {crop}x{crop} crops: set data.shape={list(served)} too" if crop else "fix conf/data"
+        raise ValueError(f"data.shape {declared} does not match the data served {served}; {fix}.")
     return datamodule
 
 

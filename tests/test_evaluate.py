@@ -51,3 +51,20 @@ def test_evaluate_errors_name_the_fix(run_dir: Path, tmp_path: Path) -> None:
     moved.write_bytes(ckpt.read_bytes())
     with pytest.raises(FileNotFoundError, match="run_dir="):
         _evaluate(f"ckpt_path={moved}")
+
+
+@needs_mnist
+def test_evaluate_adds_the_parzen_window_likelihood(run_dir: Path) -> None:
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    parzen = ["callbacks=parzen", "callbacks.parzen.num_samples=200", "callbacks.parzen.num_valid=100",
+              "callbacks.parzen.num_test=300"]
+    result = _evaluate(f"ckpt_path={ckpt}", "metrics=none", *parzen)
+    assert Path(result["out"]).name == "last_parzen.json" and result["callbacks"]["parzen"]["num_samples"] == 200
+    scores = result["scores"]
+    assert {"parzen_ll", "parzen_ll_se", "parzen_sigma", "d_real"} <= set(scores) and "fid" not in scores
+    assert scores["parzen_sigma"] in [pytest.approx(10 ** (-1 + i / 9)) for i in range(10)]
+    assert -2000 < scores["parzen_ll"] < 1000  # nats per 784 pixels in [0, 1], an untrained G
+    both = _evaluate(f"ckpt_path={ckpt}", "metrics.num_samples=300", *parzen, f"out={run_dir / 'both.json'}")
+    assert both["scores"]["parzen_ll"] == scores["parzen_ll"] and "fid" in both["scores"]  # seeded, same value
+    with pytest.raises(ValueError, match="callbacks=parzen"):
+        _evaluate(f"ckpt_path={ckpt}", "metrics=none")

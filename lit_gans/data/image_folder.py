@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from lit_gans.data.errors import DatasetNotFoundError
+from lit_gans.data.images import check_crop
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -51,7 +52,9 @@ class ImageFolderDataModule(L.LightningDataModule):
     """Images under `root` served as `(images (B, C, H, W) float32 in [-1, 1], zeros (B,) int64)`.
 
     Each image is resized so its short side is `image_size` and center-cropped to a square
-    (the DCGAN/CelebA recipe), or squashed to `image_size` x `image_size` if `center_crop=False`.
+    (the DCGAN/CelebA recipe), or squashed to `image_size` x `image_size` if `center_crop=False`. With
+    ``random_crop=N`` each image is then cut to a random N x N crop, anew every time it is read (the folder is
+    training data only), and the data served is N x N.
     """
 
     def __init__(
@@ -64,15 +67,19 @@ class ImageFolderDataModule(L.LightningDataModule):
         center_crop: bool = True,
         drop_last: bool = True,
         pin_memory: bool = False,
+        random_crop: int | None = None,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+        check_crop(random_crop, image_size)
         self.root = Path(root).expanduser().absolute()
         self.image_size, self.channels, self.center_crop = image_size, channels, center_crop
+        self.random_crop = random_crop
         self.batch_size, self.num_workers = batch_size, num_workers
         self.drop_last, self.pin_memory = drop_last, pin_memory
-        self.shape: tuple[int, int, int] = (channels, image_size, image_size)
+        side = random_crop or image_size
+        self.shape: tuple[int, int, int] = (channels, side, side)
         self.num_classes: int = 0
         self.train_set: ImageFileDataset | None = None
 
@@ -109,6 +116,8 @@ class ImageFolderDataModule(L.LightningDataModule):
             resize = [v2.Resize(size), v2.CenterCrop(size)]
         else:
             resize = [v2.Resize((size, size))]
+        if self.random_crop is not None:
+            resize.append(v2.RandomCrop(self.random_crop))
         half = [0.5] * self.channels
         return v2.Compose(
             [

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchvision import datasets
+from torchvision.transforms import v2
 
 from lit_gans.data.batched import BatchedTensorDataset
 from lit_gans.data.errors import DatasetNotFoundError
@@ -74,6 +75,30 @@ def _resize_uint8(images: Tensor, size: int, chunk: int = 4096) -> Tensor:
     return torch.cat(out)
 
 
+def check_crop(random_crop: int | None, image_size: int) -> None:
+    """A crop side must fit in the (resized) image."""
+    if random_crop is not None and not 1 <= random_crop <= image_size:
+        raise ValueError(f"data.random_crop={random_crop} does not fit in the {image_size}x{image_size} images "
+                         f"(data.image_size={image_size}): choose 1 <= data.random_crop <= {image_size}, or null for no crop.")
+
+
+def random_crops(images: Tensor, size: int) -> Tensor:
+    """An independent, uniformly placed size x size crop of each image of a (B, C, H, W) batch (or of one (C, H, W)
+    image): torchvision's RandomCrop per image, since on a batch tensor it would crop every image alike."""
+    crop = v2.RandomCrop(size)
+    return crop(images) if images.dim() == 3 else torch.stack([crop(x) for x in images])
+
+
+class RandomCropToUnitRange:
+    """The training transform with ``data.random_crop``: a random crop of each uint8 image, then [-1, 1]."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __call__(self, images: Tensor) -> Tensor:
+        return to_unit_range(random_crops(images, self.size))
+
+
 class TorchvisionDataModule(PreloadedSplits):
     """A torchvision image set as `(images (B, C, H, W) float32 in [-1, 1], labels (B,) int64)`.
 
@@ -81,6 +106,10 @@ class TorchvisionDataModule(PreloadedSplits):
     `resolve_data_root`. Downloads happen in `prepare_data` (rank 0 only under Lightning), reading
     in `setup`; outside a Trainer call both in that order. Validation and test loaders iterate the
     official test split, which is only read when one of them is requested.
+
+    ``random_crop=N``: training batches are an independent random N x N crop of each (resized) image, validation and
+    test images (and the metrics' reference images) their centre N x N crop, so the data served is N x N
+    (LAPGAN's CIFAR-10 models trained on 28x28 crops of the 32x32 images, Denton et al. 2015, Section 4).
     """
 
     def __init__(
@@ -93,6 +122,7 @@ class TorchvisionDataModule(PreloadedSplits):
         download: bool = True,
         drop_last: bool = True,
         pin_memory: bool = False,
+        random_crop: int | None = None,
     ) -> None:
         super().__init__(batch_size, num_workers, drop_last, pin_memory)
         if name not in SOURCES:
@@ -100,8 +130,10 @@ class TorchvisionDataModule(PreloadedSplits):
         self.name, self.source = name, SOURCES[name]
         self.root = resolve_data_root(root)
         self.image_size = image_size or self.source.size
-        self.download = download
-        self.shape: tuple[int, int, int] = (self.source.channels, self.image_size, self.image_size)
+        check_crop(random_crop, self.image_size)
+        self.download, self.random_crop = download, random_crop
+        side = random_crop or self.image_size
+        self.shape: tuple[int, int, int] = (self.source.channels, side, side)
         self.num_classes: int = 10
 
     @property
@@ -144,7 +176,18 @@ class TorchvisionDataModule(PreloadedSplits):
         if images.shape[-1] != self.image_size:
             images = _resize_uint8(images, self.image_size)
         labels = torch.as_tensor(ds.targets, dtype=torch.long)
-        return BatchedTensorDataset(images, labels, transform=to_unit_range)
+        if self.random_crop is None:
+            return BatchedTensorDataset(images, labels, transform=to_unit_range)
+        if train:  # stored whole, cropped anew in every batch
+            return BatchedTensorDataset(images, labels, transform=RandomCropToUnitRange(self.random_crop))
+        return BatchedTensorDataset(v2.functional.center_crop(images, [self.random_crop] * 2), labels, to_unit_range)
+
+    def reference_images(self, train: bool, start: int, stop: int) -> Tensor:
+        """As `PreloadedSplits.reference_images`; with ``random_crop`` the training images' centre crops."""
+        images = super().reference_images(train, start, stop)
+        if self.random_crop is not None and train:
+            images = v2.functional.center_crop(images, [self.random_crop] * 2)
+        return images
 
     def _missing_files(self) -> list[str]:
         return [f for f in self.source.files if not (self.folder / f).is_file()]

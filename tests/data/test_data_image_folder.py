@@ -75,3 +75,21 @@ def test_missing_or_empty_folder(tmp_path, make):
 def test_channels_validated(tmp_path):
     with pytest.raises(ValueError, match="channels"):
         ImageFolderDataModule(str(tmp_path), channels=4)
+
+
+def test_random_crop_of_a_generated_folder(tmp_path):
+    _write_png(tmp_path / "img.png", (12, 12), seed=0)
+    dm = ImageFolderDataModule(str(tmp_path), image_size=12, batch_size=1, num_workers=0, drop_last=False,
+                               random_crop=8)
+    assert dm.shape == (3, 8, 8)
+    dm.setup("fit")
+    whole = ImageFolderDataModule(str(tmp_path), image_size=12, batch_size=1, num_workers=0, drop_last=False)
+    whole.setup("fit")
+    image = whole.train_set[0][0]
+    windows = [image[:, i:i + 8, j:j + 8] for i in range(5) for j in range(5)]
+    torch.manual_seed(0)
+    crops = [dm.train_set[0][0] for _ in range(12)]
+    found = {next(k for k, w in enumerate(windows) if torch.equal(w, c)) for c in crops}  # each a window
+    assert len(found) > 1  # anew at every read
+    with pytest.raises(ValueError, match="data.random_crop=13 does not fit in the 12x12"):
+        ImageFolderDataModule(str(tmp_path), image_size=12, random_crop=13)

@@ -144,3 +144,57 @@ def test_silent_network_times_out(tmp_path, monkeypatch):
         server.close()
     assert time.monotonic() - start < 10
     assert socket.getdefaulttimeout() == previous  # the global default is restored
+
+
+def _windows(image: torch.Tensor, size: int) -> list[torch.Tensor]:
+    """Every size x size window of a (C, H, W) image."""
+    h, w = image.shape[-2:]
+    return [image[:, i:i + size, j:j + size] for i in range(h - size + 1) for j in range(w - size + 1)]
+
+
+def test_random_crop_trains_on_random_windows_and_validates_on_the_centre(mnist_root):
+    dm = TorchvisionDataModule("mnist", root=str(mnist_root), batch_size=16, download=False, random_crop=20)
+    dm.prepare_data()
+    dm.setup("fit")
+    assert dm.shape == (1, 20, 20)
+    full = TorchvisionDataModule("mnist", root=str(mnist_root), download=False)
+    train, test = dm.dataset(train=True), dm.dataset(train=False)
+    assert train.data.shape[-2:] == (28, 28)  # stored whole: a new crop in every batch
+    index = torch.arange(16)
+    torch.manual_seed(0)
+    x1, y1 = train.__getitems__(index.tolist())
+    x2, _ = train.__getitems__(index.tolist())
+    assert x1.shape == (16, 1, 20, 20) and torch.equal(y1, train.labels[:16])
+    offsets = set()
+    for k in range(16):  # each crop is a window of its own image, mapped to [-1, 1]
+        windows = [w.float() / 127.5 - 1 for w in _windows(train.data[k], 20)]
+        hits = [i for i, w in enumerate(windows) if torch.equal(w, x1[k])]
+        assert hits, f"crop {k} is not a 20x20 window of image {k}"
+        offsets.add(hits[0])
+    assert len(offsets) > 1 and not torch.equal(x1, x2)  # placed independently per image and per draw
+    # validation / test and the metrics' reference images: the centre crop (offset 4 of 28 - 20 = 8)
+    raw_test = full.dataset(train=False).data
+    assert torch.equal(test.data, raw_test[..., 4:24, 4:24])
+    x_val, _ = next(iter(dm.val_dataloader()))
+    torch.testing.assert_close(x_val, raw_test[:16, :, 4:24, 4:24].float() / 127.5 - 1)
+    assert torch.equal(dm.reference_images(True, 0, 3), train.data[:3, :, 4:24, 4:24])
+    assert torch.equal(dm.reference_images(False, 0, 3), raw_test[:3, :, 4:24, 4:24])
+    x_batch, _ = next(iter(dm.train_dataloader()))
+    assert x_batch.shape == (16, 1, 20, 20)
+
+
+def test_a_crop_larger_than_the_image_is_refused():
+    with pytest.raises(ValueError, match=r"data.random_crop=32 does not fit in the 28x28 images.*<= 28"):
+        TorchvisionDataModule("mnist", random_crop=32, download=False)
+    with pytest.raises(ValueError, match=r"data.random_crop=20 does not fit in the 16x16"):
+        TorchvisionDataModule("mnist", image_size=16, random_crop=20, download=False)
+
+
+def test_a_crop_without_its_shape_names_the_shape_to_set(compose_cfg, mnist_root):
+    from lit_gans.training import instantiate_datamodule
+
+    cfg = compose_cfg("data=mnist", f"data.root={mnist_root}", "data.random_crop=20")
+    with pytest.raises(ValueError, match=r"data.random_crop=20 serves 20x20 crops: set data.shape=\[1, 20, 20\]"):
+        instantiate_datamodule(cfg.data)
+    cfg = compose_cfg("data=mnist", f"data.root={mnist_root}", "data.random_crop=20", "data.shape=[1,20,20]")
+    assert instantiate_datamodule(cfg.data).shape == (1, 20, 20)

@@ -207,6 +207,10 @@ def test_the_configs_build_cc_lapgan_and_the_papers_cifar10_pyramid(compose_cfg:
     model = instantiate(cfg.model, _recursive_=False)
     assert model.sample_images(2).shape == (2, 3, 32, 32) and model.d_scores(model.sample_fake(2)).shape == (2,)
     assert [type(o).__name__ for o in model.configure_optimizers()[0]] == ["SGD"] * 6
+    crops = compose_cfg("experiment=lapgan_cifar10_crops")  # the paper's text: 8 -> 14 -> 28 on 28x28 crops
+    assert (crops.data.random_crop, list(crops.data.shape), list(crops.model.sizes)) == (28, [3, 28, 28], [8, 14, 28])
+    model = instantiate(crops.model, _recursive_=False)
+    assert model.sample_images(2).shape == (2, 3, 28, 28) and crops.model.level_generator.hidden == 128
 
 
 def test_bad_options_name_the_fix() -> None:
