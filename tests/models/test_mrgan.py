@@ -155,6 +155,9 @@ def test_configuration_errors_name_the_fix() -> None:
     with pytest.raises(ValueError, match="loss=non_saturating"):
         toy(MDGAN, loss={"discriminator": "lit_gans.losses.wasserstein_critic_loss",
                          "generator": "lit_gans.losses.wasserstein_generator_loss", "gp_weight": 10.0})
+    with pytest.raises(ValueError, match="loss.r1_gamma=0"):  # R1 reached D_m only, silently (D_d's loss skips it)
+        toy(MDGAN, loss={**NS, "r1_gamma": 10.0})
+    toy(loss={**NS, "r1_gamma": 10.0})  # MRGAN's single D takes it
 
 
 # ----- learning --------------------------------------------------------------------------------------------------
