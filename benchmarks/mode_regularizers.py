@@ -12,7 +12,8 @@ Usage::
 Each (dataset, model, seed) trains ``experiment=<model>_<dataset>`` when that file exists (ali_grid25), else
 ``experiment=<model>_ring8`` with ``data=<dataset>``, through
 ``lit_gans.training.train``: the plain non-saturating GAN and the two regularised models share G, D (MDGAN: D_m and
-D_d), latent, batch and optimisers; MRGAN and MDGAN add the toy MLP encoder and λ1 = λ2 = 1 (conf/experiment/
+D_d), latent, batch and optimisers, except MDGAN's D_d, at G's lr (1e-3; at D's 1e-4 it stayed at chance and MDGAN
+collapsed: conf/experiment/mdgan_ring8.yaml); MRGAN and MDGAN add the toy MLP encoder and λ1 = λ2 = 1 (conf/experiment/
 mrgan_ring8.yaml: our choice, the paper gives no λ for its 2-D figure). ``--batches`` counts training batches, the
 same for every model (a GAN batch is 2 optimizer steps, MRGAN's 2, MDGAN's 4). The paper's claim (Section 3.2,
 Figure 9): the regularisers recover the modes a GAN misses; this measures it on our nets.
@@ -41,7 +42,7 @@ from wgan_common import ROOT, compose_experiment, out_dir  # noqa: E402
 from lit_gans.encoding import split_batches, split_dataset  # noqa: E402
 from lit_gans.training import train  # noqa: E402
 
-MODELS = {"gan": "GAN (non-saturating)", "mrgan": "MRGAN (λ1 = λ2 = 1)", "mdgan": "MDGAN (λ = 1)", "ali": "ALI"}
+MODELS = {"gan": "GAN (non-saturating)", "mrgan": "MRGAN (λ1 = λ2 = 1)", "mdgan": "MDGAN (λ = 1, D_d lr 1e-3)", "ali": "ALI"}
 DATASETS = ("ring8", "grid25")
 
 

@@ -93,6 +93,10 @@ class MDGAN(MRGAN):
              Step("g", "manifold_generator_step", due="generator_step_due"),
              Step("dd", "diffusion_discriminator_step"),
              Step("g", "diffusion_generator_step", due="generator_step_due"))
+    # D_m's loss goes through `adversarial_d_loss` (which adds R1 on x) but D_d's does not: refused rather than
+    # applied to one of the two discriminators only
+    r1_unsupported = ("its diffusion discriminator D_d (G∘E(x) real, G(z) fake) has no R1 penalty wired, and R1 on "
+                      "D_m alone would regularise one of its two games.")
 
     def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any], *args: Any,
                  diffusion_discriminator: Mapping[str, Any] | None = None, optimizer_dd: Mapping[str, Any] | None = None,

@@ -155,6 +155,9 @@ def test_configuration_errors_name_the_fix() -> None:
     with pytest.raises(ValueError, match="loss=non_saturating"):
         toy(MDGAN, loss={"discriminator": "lit_gans.losses.wasserstein_critic_loss",
                          "generator": "lit_gans.losses.wasserstein_generator_loss", "gp_weight": 10.0})
+    with pytest.raises(ValueError, match="loss.r1_gamma=0"):  # R1 reached D_m only, silently (D_d's loss skips it)
+        toy(MDGAN, loss={**NS, "r1_gamma": 10.0})
+    toy(loss={**NS, "r1_gamma": 10.0})  # MRGAN's single D takes it
 
 
 # ----- learning --------------------------------------------------------------------------------------------------
@@ -199,3 +202,5 @@ def test_the_configs_defaults(compose_cfg: Any) -> None:
     assert (mdgan.lambda1, mdgan.lambda2, mdgan.diffusion_discriminator) == (1e-2, 1.0, None)  # λ2 = 1: Algorithm 1
     ring = compose_cfg("experiment=mdgan_ring8").model
     assert ring.encoder._target_ == "lit_gans.networks.MLPEncoder" and ring.encoder.hidden == [128, 128]
+    # D_d at G's lr: at gan_ring8's D lr (1e-4) D_d stayed at chance and G(z) collapsed (docs/sections/mrgan.md)
+    assert (ring.optimizer_dd.lr, ring.optimizer_g.lr, ring.optimizer_d.lr) == (1e-3, 1e-3, 1e-4)
