@@ -8,7 +8,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from lit_gans.callbacks.ema import ema_weights
+from lit_gans.callbacks.evaluation_samples import evaluation_mode, num_batches, seeded_fake_batch
 from lit_gans.metrics.extractors import MNISTExtractor, build_extractor, to_uint8
 from lit_gans.metrics.modes import MixtureModes
 from lit_gans.metrics.scores import ConditionAccuracy, ImageScores
@@ -127,15 +127,10 @@ class GeneratorMetrics(L.Callback):
         if isinstance(self.scores, ImageScores) and self.scores.needs_real and not self._real_done:
             self._update_real(trainer.datamodule, pl_module.device, rank, world)
             self._real_done = True
-        was_training = pl_module.training
-        pl_module.eval()  # BatchNorm running statistics; evaluation must not move them
-        with ema_weights(trainer, pl_module):  # the generator average when the run keeps one
-            for b in range(rank, _num_batches(self.num_samples, self.batch_size), world):
-                n = min(self.batch_size, self.num_samples - b * self.batch_size)
-                fake = pl_module.sample_images(n, generator=torch.Generator().manual_seed(self.seed * 1_000_000 + b))
-                self._update_fake(fake.float())
+        with evaluation_mode(trainer, pl_module):  # eval mode, the generator average when the run keeps one
+            for b in range(rank, num_batches(self.num_samples, self.batch_size), world):
+                self._update_fake(seeded_fake_batch(pl_module, b, self.num_samples, self.batch_size, self.seed).float())
             conditional = self._condition_accuracy(pl_module, rank, world)
-        pl_module.train(was_training)
         values = self.scores.compute()
         self.scores.reset()
         if conditional is not None:  # codes learned without labels match digits up to a permutation
@@ -174,7 +169,7 @@ class GeneratorMetrics(L.Callback):
                              f"lower metrics.num_real or set metrics.real_split=train.")
         log.info("Computing real %s statistics of %d %s images (once per process lifetime)", self.features, num_real,
                  self.real_split)
-        for b in range(rank, _num_batches(num_real, self.batch_size), world):
+        for b in range(rank, num_batches(num_real, self.batch_size), world):
             start = b * self.batch_size
             images = datamodule.reference_images(train, start, min(start + self.batch_size, num_real))
             self.scores.update(images.to(device), real=True)
@@ -184,7 +179,3 @@ class GeneratorMetrics(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.last = dict(state_dict.get("last", {}))
-
-
-def _num_batches(n: int, batch_size: int) -> int:
-    return (n + batch_size - 1) // batch_size

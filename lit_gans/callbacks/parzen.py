@@ -14,7 +14,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from lit_gans.callbacks.ema import ema_weights
+from lit_gans.callbacks.evaluation_samples import evaluation_mode, num_batches, seeded_fake_batch
 from lit_gans.metrics.parzen import DEFAULT_SIGMAS, ParzenResult, parzen_window
 
 log = logging.getLogger(__name__)
@@ -72,15 +72,11 @@ class ParzenLikelihood(L.Callback):
     @torch.no_grad()
     def samples(self, trainer: L.Trainer, pl_module: Any) -> Tensor:
         """``num_samples`` generated images, (M, D) in [0, 1]."""
-        was_training = pl_module.training
-        pl_module.eval()
         out = []
-        with ema_weights(trainer, pl_module):
-            for b, start in enumerate(range(0, self.num_samples, self.batch_size)):
-                n = min(self.batch_size, self.num_samples - start)
-                fake = pl_module.sample_images(n, generator=torch.Generator().manual_seed(self.seed * 1_000_000 + b))
+        with evaluation_mode(trainer, pl_module):
+            for b in range(num_batches(self.num_samples, self.batch_size)):
+                fake = seeded_fake_batch(pl_module, b, self.num_samples, self.batch_size, self.seed)
                 out.append(((fake.float().flatten(1) + 1) / 2).clamp_(0, 1).cpu())
-        pl_module.train(was_training)
         return torch.cat(out)
 
     def evaluate(self, trainer: L.Trainer, pl_module: Any) -> ParzenResult:

@@ -91,5 +91,5 @@ def parzen_window(samples: Tensor, valid: Tensor, test: Tensor, sigmas: Sequence
     """Choose σ on ``valid``, then score ``test`` (all three in the same scale, e.g. [0, 1])."""
     sigma, means = select_sigma(samples, valid, sigmas, chunk_size)
     ll = parzen_log_likelihood(test, samples, sigma, chunk_size)
-    stderr = float(ll.std(correction=0) / math.sqrt(len(ll)))  # numpy std, as parzen_ll.py if len(ll) > 1 else float("nan")
+    stderr = float(ll.std(correction=0) / math.sqrt(len(ll)))  # numpy's std (no correction), as parzen_ll.py
     return ParzenResult(float(ll.mean()), stderr, sigma, tuple(float(s) for s in sigmas), tuple(means.tolist()))
