@@ -1,5 +1,6 @@
 """Shared fixtures: offline data root, W&B disabled, Hydra composition of the real configs."""
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +12,12 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from helpers import CONF
+
+# One torch thread per test process (and per subprocess a test starts): the tests' networks are tiny, and with two
+# pytest-xdist workers on a 2-core machine, two OpenMP threads per process oversubscribe the cores; their spinning
+# made one CycleGAN test 50x slower (a 0.1 s conv2d) on a loaded machine.
+torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture

@@ -12,6 +12,9 @@ from omegaconf import DictConfig, open_dict
 from helpers import config_names
 from lit_gans.training import instantiate_datamodule, train
 
+# DDP tests start processes of their own: one xdist worker runs them one at a time (ports, cores)
+pytestmark = pytest.mark.xdist_group("ddp")
+
 Compose = Callable[..., DictConfig]
 # 512 points: 4 batches of 64 per rank; n_critic 2 (the D/G phase must agree across ranks): 4 D + 2 G steps an epoch
 DDP = ["model=wgan_gp", "model.n_critic=2", "data=ring8", "data.num_samples=512", "+data.num_val_samples=256",

@@ -16,6 +16,9 @@ import torch
 
 from helpers import BUILT_IN_DATA, ROOT, batch_kind, config_names, needs_mnist
 
+# DDP tests start processes of their own: one xdist worker runs them one at a time (ports, cores)
+pytestmark = pytest.mark.xdist_group("ddp")
+
 AUTOENCODER_D = "net/discriminator@model.discriminator=autoencoder_toy"
 # what each model needs on the 8-Gaussian ring (8 classes for the conditional ones)
 ON_RING = {"ebgan": [AUTOENCODER_D], "began": [AUTOENCODER_D],

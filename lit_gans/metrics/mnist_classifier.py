@@ -86,7 +86,7 @@ def save_mnist_classifier(model: MNISTClassifier, path: str | Path, meta: dict[s
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {**meta, "arch_version": ARCH_VERSION, "num_features": model.num_features}
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # a unique name: two processes may write at once
     torch.save({"state_dict": state, "meta": meta}, tmp)
     os.replace(tmp, path)
     return path

@@ -53,6 +53,7 @@ def _validate(model: L.LightningModule, datamodule: L.LightningDataModule, devic
 
 
 @needs_mnist
+@pytest.mark.xdist_group("ddp")
 def test_two_ddp_processes_give_the_same_fid_as_one(compose_cfg: Compose) -> None:
     """The evaluation set is split across processes and FID's sums are all-reduced: same number."""
     cfg = compose_cfg("data=mnist", "data.num_workers=0")
@@ -67,6 +68,7 @@ def test_two_ddp_processes_give_the_same_fid_as_one(compose_cfg: Compose) -> Non
 
 
 @needs_mnist
+@pytest.mark.xdist_group("ddp")
 def test_training_with_metrics_under_ddp_spawn_completes(compose_cfg: Compose) -> None:
     metrics, objects = train(compose_cfg(*MNIST_METRICS, "trainer.limit_train_batches=2", "trainer.accelerator=cpu",
                                          "trainer.devices=2", "trainer.strategy=ddp_spawn_find_unused_parameters_true"))
