@@ -169,9 +169,13 @@ def test_paper_defaults(compose_cfg: Compose) -> None:
     assert (paper.model.discriminator.norm, paper.model.generator.base_channels, paper.model.reuse_fake) == ("layer", 64, False)
     dcgan, dcgan_paper = compose_cfg("model=dcgan"), compose_cfg("experiment=dcgan_paper")
     assert (dcgan.data.batch_size, dcgan.model.latent_distribution, dcgan.model.generator.base_channels,
-            dcgan.model.reuse_fake) == (64, "normal", 128, True)
+            dcgan.model.reuse_fake, dcgan.model.optimizer_g.lr, dcgan.model.optimizer_d.lr) == (64, "normal", 128, True,
+                                                                                               4e-4, 2e-4)
     assert (dcgan_paper.data.batch_size, dcgan_paper.model.latent_distribution, dcgan_paper.model.generator.base_channels,
             dcgan_paper.model.reuse_fake, dcgan_paper.model.optimizer_g.lr) == (128, "uniform", 64, False, 2e-4)
+    for name in ("dcgan_cifar10", "gan_arch_dcgan", "gan_meaningful_loss"):  # paper settings keep G's 2e-4
+        paper_g = compose_cfg(f"experiment={name}").model.optimizer_g
+        assert (paper_g._target_, paper_g.lr, list(paper_g.betas)) == ("torch.optim.Adam", 2e-4, [0.5, 0.999]), name
 
 
 def test_unknown_model_lists_the_choices(compose_cfg: Compose) -> None:
