@@ -4,6 +4,7 @@
     metrics=inception metrics.inception_weights=<path>    other features
     trainer.devices=4                   split the evaluation set across processes
     callbacks=parzen                    also the Parzen-window log-likelihood (val/parzen_ll, nats)
+                                        (a LAPGAN: per scale, parzen_ll_level<k>; callbacks.parzen.per_scale=false: whole images)
 
 Prints JSON to stdout and writes it to <run>/eval/.
 """

@@ -68,3 +68,22 @@ def test_evaluate_adds_the_parzen_window_likelihood(run_dir: Path) -> None:
     assert both["scores"]["parzen_ll"] == scores["parzen_ll"] and "fid" in both["scores"]  # seeded, same value
     with pytest.raises(ValueError, match="callbacks=parzen"):
         _evaluate(f"ckpt_path={ckpt}", "metrics=none")
+
+
+@needs_mnist
+@pytest.mark.slow
+def test_evaluate_scores_a_lapgan_per_scale(tmp_path: Path) -> None:
+    run = tmp_path / "lapgan"
+    cmd = [sys.executable, "train.py", "model=lapgan", f"hydra.run.dir={run}", "batch_size=16",
+           "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "metrics=none", "callbacks=model_checkpoint"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ}, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    ckpt = run / "checkpoints" / "last.ckpt"
+    small = ["callbacks=parzen", "callbacks.parzen.num_samples=200", "callbacks.parzen.num_valid=20",
+             "callbacks.parzen.num_test=30", "callbacks.parzen.samples_per_image=10"]
+    scores = _evaluate(f"ckpt_path={ckpt}", "metrics=none", *small)["scores"]
+    levels = [scores[f"parzen_ll_level{k}"] for k in range(3)]  # 7x7, then the 14x14 and 28x28 residuals
+    assert scores["parzen_ll"] == pytest.approx(sum(levels)) and "parzen_sigma" not in scores
+    whole = _evaluate(f"ckpt_path={ckpt}", "metrics=none", *small, "callbacks.parzen.per_scale=false",
+                      f"out={run / 'whole.json'}")["scores"]
+    assert "parzen_ll_level0" not in whole and "parzen_sigma" in whole

@@ -82,14 +82,23 @@ def select_sigma(samples: Tensor, valid: Tensor, sigmas: Sequence[float] = DEFAU
     """(the σ of ``sigmas`` with the highest mean log-likelihood of ``valid``, the mean per σ (S,))."""
     if not len(valid):
         raise ValueError("choosing σ needs at least one validation point.")
-    means = parzen_log_likelihood(valid, samples, list(sigmas), chunk_size).mean(dim=1)
+    return best_sigma(parzen_log_likelihood(valid, samples, list(sigmas), chunk_size), sigmas)
+
+
+def best_sigma(valid_ll: Tensor, sigmas: Sequence[float]) -> tuple[float, Tensor]:
+    """(the σ whose row of ``valid_ll`` (S, N) has the highest mean, the mean per σ (S,))."""
+    means = valid_ll.mean(dim=1)
     return float(sigmas[int(means.argmax())]), means
+
+
+def mean_stderr(ll: Tensor) -> tuple[float, float]:
+    """(mean, std/√N) of per-point log-likelihoods (N,): numpy's std (no correction), as parzen_ll.py."""
+    return float(ll.mean()), float(ll.std(correction=0) / math.sqrt(len(ll)))
 
 
 def parzen_window(samples: Tensor, valid: Tensor, test: Tensor, sigmas: Sequence[float] = DEFAULT_SIGMAS,
                   chunk_size: int = 1000) -> ParzenResult:
     """Choose σ on ``valid``, then score ``test`` (all three in the same scale, e.g. [0, 1])."""
     sigma, means = select_sigma(samples, valid, sigmas, chunk_size)
-    ll = parzen_log_likelihood(test, samples, sigma, chunk_size)
-    stderr = float(ll.std(correction=0) / math.sqrt(len(ll)))  # numpy's std (no correction), as parzen_ll.py
-    return ParzenResult(float(ll.mean()), stderr, sigma, tuple(float(s) for s in sigmas), tuple(means.tolist()))
+    mean, stderr = mean_stderr(parzen_log_likelihood(test, samples, sigma, chunk_size))
+    return ParzenResult(mean, stderr, sigma, tuple(float(s) for s in sigmas), tuple(means.tolist()))

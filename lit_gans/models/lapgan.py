@@ -217,12 +217,14 @@ class LAPGAN(AdversarialModule):
         """D_0(I_0[, y]) for k = 0, else D_k(h, l_k[, y]): logits (B,)."""
         return self.discriminator(x, labels) if k == 0 else self.level_discriminators[k - 1](x, low, labels)
 
-    def level_fake(self, k: int, n: int, low: Tensor | None, labels: Tensor | None) -> Tensor:
-        """n fakes of level k with fresh noise: G_0(z_0[, y]) for k = 0, else G_k(z_k, l_k[, y]) on the real l_k."""
+    def level_fake(self, k: int, n: int, low: Tensor | None, labels: Tensor | None,
+                   generator: torch.Generator | None = None) -> Tensor:
+        """n fakes of level k with fresh noise: G_0(z_0[, y]) for k = 0, else G_k(z_k, l_k[, y]) on the real l_k
+        (``generator``: a seeded CPU generator draws the noise, as `sample_latent`)."""
         if k == 0:
-            return self.generator.coarse(self._noise((n, self.hparams.latent_dim)), labels)
+            return self.generator.coarse(self._noise((n, self.hparams.latent_dim), generator), labels)
         size = self.hparams.sizes[k]
-        return self.generator.levels[k - 1](self._noise((n, size * size)), low, labels)
+        return self.generator.levels[k - 1](self._noise((n, size * size), generator), low, labels)
 
     @staticmethod
     def _level_inputs(state: BatchState, k: int) -> tuple[Tensor, Tensor | None, Tensor | None]:
