@@ -9,6 +9,8 @@ Usage::
     python benchmarks/mode_collapse.py --steps 5000 --models gan unrolled5
     python benchmarks/mode_collapse.py --datasets stacked_mnist --models dcgan pacgan2 --steps 2000
     python benchmarks/mode_collapse.py --datasets stacked_mnist --d-size half    # PacGAN Table 3's D = ½ G
+    python benchmarks/mode_collapse.py --datasets stacked_mnist --models dcgan --steps 6000 --eval-every 1000
+                                         # modes / KL also at G steps 1000, 2000, ... (printed as they come)
 
 Each (dataset, model, seed) trains one experiment config through ``lit_gans.training.train``: the
 experiment ``<base>_<dataset>`` when that file exists, else ``<base>_ring8`` with ``data=<dataset>``

@@ -179,7 +179,8 @@ class ModeCurve(L.Callback):
             modes, kl, _ = score(pl_module, self.num_samples, self.seed)
             pl_module.train()  # score() left it in eval mode
             self.curve[g_step] = (modes, kl)
-            print(f"  G step {g_step}: modes {modes}, KL {kl:.3f}", flush=True)  # long runs: progress as it comes
+            print(f"  G step {g_step}: modes {modes}, KL {kl:.3f}, {time.process_time() / 60:.1f} cpu min (process)",
+                  flush=True)  # long runs: progress as it comes
 
 
 def train_stacked(name: str, model: StackedModel, seed: int, steps: int | None, out: Path, d_size: str, num_samples: int,
