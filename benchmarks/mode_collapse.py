@@ -9,6 +9,8 @@ Usage::
     python benchmarks/mode_collapse.py --steps 5000 --models gan unrolled5
     python benchmarks/mode_collapse.py --datasets stacked_mnist --models dcgan pacgan2 --steps 2000
     python benchmarks/mode_collapse.py --datasets stacked_mnist --d-size half    # PacGAN Table 3's D = ½ G
+    python benchmarks/mode_collapse.py --datasets stacked_mnist --models dcgan --steps 6000 --eval-every 1000
+                                         # modes / KL also at G steps 1000, 2000, ... (printed as they come)
 
 Each (dataset, model, seed) trains one experiment config through ``lit_gans.training.train``: the
 experiment ``<base>_<dataset>`` when that file exists, else ``<base>_ring8`` with ``data=<dataset>``
@@ -249,9 +251,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="stacked_mnist: D with ½ / ¼ of G's parameters (PacGAN Table 3) or as configured")
     parser.add_argument("--num-test-samples", type=int, default=None,
                         help="stacked_mnist: generated samples scored (default 26,000, the papers')")
+    parser.add_argument("--eval-every", type=int, default=0, metavar="G_STEPS",
+                        help="stacked_mnist: also score modes / KL every G_STEPS generator steps (0: at the end only)")
     args = parser.parse_args(argv)
     if args.columns < 2:
         parser.error("--columns must be >= 2")
+    if args.eval_every < 0:
+        parser.error("--eval-every must be >= 0 (0: score at the end only)")
     wrong = [n for n in args.models or [] if n not in (MODELS if set(args.datasets) - {stacked_mnist.DATASET}
                                                         else stacked_mnist.MODELS)]
     if wrong:
@@ -323,10 +329,11 @@ def run_stacked(args: argparse.Namespace, steps_note: str) -> dict[str, Any]:
         runs = []
         for seed in args.seeds:
             one = stacked_mnist.train_stacked(name, model, seed, args.steps, args.out, args.d_size, num_samples,
-                                              tuple(args.override), compose_experiment, train)
+                                              tuple(args.override), compose_experiment, train, args.eval_every)
+            curve = f", G step: modes / KL {stacked_mnist.format_curve(one.curve)}" if one.curve else ""
             print(f"[stacked_mnist {args.d_size} {name} seed {seed}] modes {one.modes}, KL {one.kl:.3f}, "
                   f"{one.g_steps} G steps, D/G parameters {one.d_to_g:.2f}, {one.seconds:.0f} s wall / "
-                  f"{one.cpu_seconds:.0f} s cpu, samples {one.grid}", flush=True)
+                  f"{one.cpu_seconds:.0f} s cpu, samples {one.grid}{curve}", flush=True)
             runs.append(one)
         rows.append((name, model, runs))
     stacked_mnist.print_table(rows, args.seeds, args.d_size, num_samples, steps_note)

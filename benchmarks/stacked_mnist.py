@@ -17,10 +17,11 @@ are not reproduced here, so the Table 3 rows are printed for orientation, not as
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -92,6 +93,7 @@ class StackedRun:
     cpu_seconds: float  # this process's CPU time
     d_to_g: float  # D's parameters / G's (unpacked D)
     grid: Path  # 64 samples
+    curve: dict[int, tuple[int, float]] = field(default_factory=dict)  # G step -> (modes, KL), with --eval-every
 
 
 def default_num_samples() -> int:
@@ -161,11 +163,37 @@ def score(module: Any, num_samples: int, seed: int, batch_size: int = 1000) -> t
     return int(result["modes_covered"]), result["reverse_kl"], torch.bincount(labels, minlength=NUM_MODES)
 
 
+class ModeCurve(L.Callback):
+    """Modes and KL of G's samples every ``every`` generator steps, scored as at the end (`score`: the same fixed
+    noise, its own random generator, so the training run is the same with or without the curve)."""
+
+    def __init__(self, every: int, per_g_step: int, num_samples: int, seed: int) -> None:
+        if every < 1:
+            raise ValueError(f"eval every {every} generator steps: use a positive number (0 in train_stacked: no curve).")
+        self.every, self.per_g_step, self.num_samples, self.seed = every, per_g_step, num_samples, seed
+        self.curve: dict[int, tuple[int, float]] = {}
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        g_step, rest = divmod(trainer.global_step, self.per_g_step)
+        if rest == 0 and g_step % self.every == 0 and g_step not in self.curve:
+            modes, kl, _ = score(pl_module, self.num_samples, self.seed)
+            pl_module.train()  # score() left it in eval mode
+            self.curve[g_step] = (modes, kl)
+            print(f"  G step {g_step}: modes {modes}, KL {kl:.3f}, {time.process_time() / 60:.1f} cpu min (process)",
+                  flush=True)  # long runs: progress as it comes
+
+
 def train_stacked(name: str, model: StackedModel, seed: int, steps: int | None, out: Path, d_size: str, num_samples: int,
-                  extra: tuple[str, ...], compose: Any, train: Any) -> StackedRun:
-    """Train one model on Stacked MNIST, then score it (``compose``/``train``: mode_collapse.py's)."""
+                  extra: tuple[str, ...], compose: Any, train: Any, eval_every: int = 0) -> StackedRun:
+    """Train one model on Stacked MNIST, then score it (``compose``/``train``: mode_collapse.py's); with
+    ``eval_every`` > 0 also every that many generator steps (`ModeCurve`)."""
     run_dir = out / "runs" / f"{DATASET}_{d_size}_{name}" / str(seed)
     cfg = compose_stacked(model, seed, steps, run_dir, d_size, extra, compose)
+    if eval_every:
+        with open_dict(cfg):  # train() instantiates the callbacks group; the trainer hands ours back
+            cfg.callbacks = {"mode_curve": {"_target_": f"{ModeCurve.__module__}.ModeCurve", "every": eval_every,
+                                            "per_g_step": optimizer_steps_per_g_step(cfg),
+                                            "num_samples": num_samples, "seed": seed}}
     start, cpu_start = time.perf_counter(), time.process_time()
     _, objects = train(cfg)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
@@ -177,7 +205,8 @@ def train_stacked(name: str, model: StackedModel, seed: int, steps: int | None, 
     grid = out / f"{DATASET}_{d_size}_{name}_seed{seed}.png"
     with torch.no_grad():
         save_image(gan.sample_images(64, generator=torch.Generator().manual_seed(1)).cpu() * 0.5 + 0.5, grid, nrow=8)
-    return StackedRun(modes, kl, counts, g_steps, seconds, cpu_seconds, d_to_g, grid)
+    curves = [c.curve for c in objects["trainer"].callbacks if isinstance(c, ModeCurve)]
+    return StackedRun(modes, kl, counts, g_steps, seconds, cpu_seconds, d_to_g, grid, curves[0] if curves else {})
 
 
 def print_table(rows: list[tuple[str, StackedModel, list[StackedRun]]], seeds: list[int], d_size: str,
@@ -195,8 +224,15 @@ def print_table(rows: list[tuple[str, StackedModel, list[StackedRun]]], seeds: l
               f"{published.get(model.published, '')}")
         if len(runs) > 1:
             print(f"{'':<26}per seed: modes {[r.modes for r in runs]}, KL {[round(r.kl, 2) for r in runs]}")
+        for seed, r in zip(seeds, runs):
+            if r.curve:
+                print(f"{'':<26}seed {seed}, G step: modes / KL  {format_curve(r.curve)}")
     for label, ref in published["others"]:
         print(f"{label + ' (published only)':<26}{'':>9}{'':>8}{'':>9}{'':>10}{'':>9}   {ref}")
+
+
+def format_curve(curve: dict[int, tuple[int, float]]) -> str:
+    return ", ".join(f"{step}: {modes} / {kl:.2f}" for step, (modes, kl) in sorted(curve.items()))
 
 
 def summary(rows: list[tuple[str, StackedModel, list[StackedRun]]], seeds: list[int], d_size: str,
@@ -207,5 +243,6 @@ def summary(rows: list[tuple[str, StackedModel, list[StackedRun]]], seeds: list[
             "models": [{"name": name, "label": model.label, "published": published.get(model.published, ""),
                         "runs": [{"seed": seed, "modes": r.modes, "kl": r.kl, "g_steps": r.g_steps, "d_to_g": r.d_to_g,
                                   "seconds": r.seconds, "cpu_seconds": r.cpu_seconds,
+                                  "curve": [[step, modes, kl] for step, (modes, kl) in sorted(r.curve.items())],
                                   "grid": Path(r.grid).name}  # the file is in figures: no machine path
                                  for r, seed in zip(runs, seeds)]} for name, model, runs in rows]}

@@ -71,3 +71,29 @@ def test_stacked_mnist_counts_mdgan_s_four_steps_per_batch_as_one_generator_step
     run = stacked.train_stacked("mdgan", stacked.MODELS["mdgan"], 0, 2, tmp_path, "full", 100,
                                 ("data.num_samples=256", "batch_size=16"), bench.compose_experiment, bench.train)
     assert run.g_steps == 2 and int(run.counts.sum()) == 100
+
+
+@needs_mnist
+def test_stacked_mnist_eval_every_scores_along_the_run_without_changing_it(
+        bench, tmp_path: Path, one_thread: None) -> None:
+    stacked = bench.stacked_mnist
+    small = ("data.num_samples=256", "batch_size=16")
+
+    def run(name: str, eval_every: int):  # noqa: ANN202 - a StackedRun
+        return stacked.train_stacked(name, stacked.MODELS[name], 0, 4, tmp_path / f"{name}{eval_every}", "full", 200,
+                                     small, bench.compose_experiment, bench.train, eval_every)
+
+    plain, curved = run("dcgan", 0), run("dcgan", 2)
+    assert plain.curve == {} and sorted(curved.curve) == [2, 4]
+    assert curved.curve[4] == (curved.modes, curved.kl)  # the last point is the final score (same noise)
+    assert torch.equal(curved.counts, plain.counts) and curved.kl == plain.kl  # scoring did not perturb training
+    mdgan = run("mdgan", 1)  # four optimizer steps per generator step: one point per batch
+    assert sorted(mdgan.curve) == [1, 2, 3, 4] and mdgan.curve[4] == (mdgan.modes, mdgan.kl)
+    numbers = stacked.summary([("mdgan", stacked.MODELS["mdgan"], [mdgan])], [0], "full", 200)
+    assert [point[0] for point in numbers["models"][0]["runs"][0]["curve"]] == [1, 2, 3, 4]
+
+
+def test_eval_every_must_not_be_negative(bench) -> None:
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--datasets", "stacked_mnist", "--eval-every", "-1"])
+    assert bench.parse_args(["--datasets", "stacked_mnist", "--eval-every", "500"]).eval_every == 500
