@@ -50,7 +50,11 @@ def test_the_design_cards_command_on_four_processes(tmp_path: Path) -> None:
     """`python train.py model=infogan data=mnist trainer.devices=4`, shortened, on 4 CPU processes."""
     run = tmp_path / "run"
     out = run_train("model=infogan", "data=mnist", "trainer.devices=4", "trainer.accelerator=cpu", "trainer.max_epochs=1",
-                    "trainer.limit_train_batches=8", "trainer.limit_val_batches=2", run_dir=run)
+                    "trainer.limit_train_batches=8", "trainer.limit_val_batches=2",
+                    # the command's metrics, synced over the 4 ranks, on 1,000 samples instead of 10,000 (test time)
+                    "metrics.num_samples=1000", "metrics.num_real=1000", "metrics.samples_per_condition=100",
+                    "metrics.batch_size=250",
+                    run_dir=run)
     assert "4 processes: trainer.strategy=auto -> ddp_find_unused_parameters_true" in out.stdout + out.stderr
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 16  # every rank: 8 batches x (one D step + one G step)

@@ -124,6 +124,7 @@ class GeneratorMetrics(L.Callback):
         assert self.scores is not None, "setup() builds the metrics"
         self.scores.to(pl_module.device)
         rank, world = trainer.global_rank, trainer.world_size
+        self._check_every_process_has_a_batch("num_samples", self.num_samples, world)
         if isinstance(self.scores, ImageScores) and self.scores.needs_real and not self._real_done:
             self._update_real(trainer.datamodule, pl_module.device, rank, world)
             self._real_done = True
@@ -154,6 +155,13 @@ class GeneratorMetrics(L.Callback):
                 metric.update(condition, extractor(images)["logits"].argmax(dim=1))
         return metric
 
+    def _check_every_process_has_a_batch(self, name: str, n: int, world: int) -> None:
+        """Batches go to the processes round-robin; a process without one would leave torchmetrics' FID uncomputable."""
+        if num_batches(n, self.batch_size) < world:
+            raise ValueError(f"metrics.{name}={n} in batches of metrics.batch_size={self.batch_size} gives "
+                             f"{num_batches(n, self.batch_size)} batch(es) for {world} processes: set "
+                             f"metrics.batch_size={max(1, n // world)} or lower (or raise metrics.{name}).")
+
     def _update_fake(self, fake: Tensor) -> None:
         if isinstance(self.scores, MixtureModes):
             self.scores.update(fake.flatten(1))
@@ -167,6 +175,7 @@ class GeneratorMetrics(L.Callback):
         if num_real > available:
             raise ValueError(f"metrics.num_real={num_real} but the {self.real_split} split has {available} images; "
                              f"lower metrics.num_real or set metrics.real_split=train.")
+        self._check_every_process_has_a_batch("num_real", num_real, world)
         log.info("Computing real %s statistics of %d %s images (once per process lifetime)", self.features, num_real,
                  self.real_split)
         for b in range(rank, num_batches(num_real, self.batch_size), world):

@@ -88,3 +88,12 @@ def test_image_metrics_on_toy_data_explain_the_fix(compose_cfg: Compose) -> None
         train(compose_cfg("model=gan", "data=ring8", "metrics=mnist", "data.num_samples=512", "batch_size=256"))
     with pytest.raises(ValueError, match="toy mixture data"):
         GeneratorMetrics("mixture").build(object())
+
+
+def test_more_processes_than_evaluation_batches_is_refused_with_the_batch_size_that_fits() -> None:
+    """Batches go to the processes round-robin: with 2 batches of 500 and 4 processes two would hold no FID state
+    (torchmetrics then fails at compute with an AttributeError); the check names a batch size that fits."""
+    metrics = GeneratorMetrics(num_samples=1000, batch_size=500)
+    metrics._check_every_process_has_a_batch("num_samples", 1000, 2)  # 2 batches, 2 processes: fine
+    with pytest.raises(ValueError, match=r"metrics.num_real=1000 .* 2 batch\(es\) for 4 processes: set metrics.batch_size=250"):
+        metrics._check_every_process_has_a_batch("num_real", 1000, 4)
