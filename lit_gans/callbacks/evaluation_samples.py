@@ -32,7 +32,12 @@ def num_batches(num_samples: int, batch_size: int) -> int:
     return (num_samples + batch_size - 1) // batch_size
 
 
+def batch_sizes(num_samples: int, batch_size: int) -> list[int]:
+    """The size of each evaluation batch: ``batch_size``, the last one shorter."""
+    return [min(batch_size, num_samples - b * batch_size) for b in range(num_batches(num_samples, batch_size))]
+
+
 def seeded_fake_batch(pl_module: Any, b: int, num_samples: int, batch_size: int, seed: int) -> Tensor:
     """Batch ``b`` of the ``num_samples`` evaluation images, ``batch_size`` per batch (the last one shorter)."""
-    n = min(batch_size, num_samples - b * batch_size)
+    n = batch_sizes(num_samples, batch_size)[b]
     return pl_module.sample_images(n, generator=torch.Generator().manual_seed(seed * 1_000_000 + b))

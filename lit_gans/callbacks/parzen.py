@@ -17,7 +17,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from lit_gans.callbacks.evaluation_samples import evaluation_mode, num_batches, seeded_fake_batch
+from lit_gans.callbacks.evaluation_samples import batch_sizes, evaluation_mode, num_batches, seeded_fake_batch
 from lit_gans.metrics.parzen import DEFAULT_SIGMAS, ParzenResult, parzen_window
 from lit_gans.metrics.parzen_pyramid import PyramidParzenResult, pyramid_parzen_window
 from lit_gans.models.lapgan import LAPGAN
@@ -138,9 +138,8 @@ class ParzenLikelihood(L.Callback):
             return pl_module.level_fake(k, len(low), low * 2 - 1, None, generator=noise) / 2
 
         with evaluation_mode(trainer, pl_module):
-            batches = [min(self.batch_size, self.num_samples - b * self.batch_size)
-                       for b in range(num_batches(self.num_samples, self.batch_size))]
-            coarse = torch.cat([(pl_module.level_fake(0, n, None, None, generator=noise) + 1) / 2 for n in batches])
+            coarse = torch.cat([(pl_module.level_fake(0, n, None, None, generator=noise) + 1) / 2
+                                for n in batch_sizes(self.num_samples, self.batch_size)])
             return pyramid_parzen_window(coarse, residuals, *pyramids, samples_per_image=self.samples_per_image,
                                          sigmas=self.sigmas, batch_size=self.batch_size, chunk_size=self.chunk_size)
 
