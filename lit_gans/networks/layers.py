@@ -1,6 +1,8 @@
 """Small building blocks shared by the networks."""
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -79,6 +81,23 @@ def apply_init_(module: nn.Module, init: str, gain: float = 1.0) -> None:
 def has_batch_norm(module: nn.Module) -> bool:
     """True if any submodule is a BatchNorm layer (incompatible with per-sample penalties)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+@contextmanager
+def batch_norm_statistics_frozen(module: nn.Module) -> Iterator[None]:
+    """Inside the block, every training-mode BatchNorm layer of ``module`` normalises with its batch's statistics (as
+    in training) but leaves its running mean, variance and batch count untouched. For a network fed inputs from
+    two distributions in training (MRGAN's G reads prior codes z and encoder codes E(x)) whose eval-mode output
+    should follow one of them: torch's ``track_running_stats=False`` path, restored on exit."""
+    layers = [m for m in module.modules()
+              if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats]
+    for layer in layers:
+        layer.track_running_stats = False
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.track_running_stats = True
 
 
 LEAKY_RELU_GAIN = math.sqrt(2 / (1 + 0.2**2))  # He's gain for LeakyReLU(0.2)

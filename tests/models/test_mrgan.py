@@ -2,6 +2,7 @@
 against hand computation on the model's own networks, exact resume of every optimizer, configuration errors, and a
 2-D toy on which the regulariser makes G∘E(x) return every point to its own mode."""
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,39 @@ def test_resume_continues_exactly(cls: type, tmp_path: Path) -> None:
     for a, b in zip(full.optimizers(), resumed.optimizers(), strict=True):
         for sa, sb in zip(a.optimizer.state.values(), b.optimizer.state.values(), strict=True):
             assert_close(sa["exp_avg_sq"], sb["exp_avg_sq"], rtol=0, atol=0)
+
+
+# ----- G's batch-norm statistics follow the prior ---------------------------------------------------------------------
+BN_G = {**TOY_G, "batch_norm": True}
+
+
+def g_buffers(model: MRGAN) -> list[torch.Tensor]:
+    return [b.clone() for b in model.generator.buffers()]
+
+
+@pytest.mark.parametrize("cls", [MRGAN, MDGAN])
+def test_a_training_reconstruction_uses_batch_statistics_and_leaves_the_running_ones(cls: type) -> None:
+    torch.manual_seed(0)
+    model = toy(cls, generator=BN_G).train()
+    x = torch.randn(16, 2) * 5 + 3
+    before = g_buffers(model)
+    reconstruction = model.training_reconstruction(x)
+    for a, b in zip(before, g_buffers(model), strict=True):  # running mean, variance and batch count
+        assert torch.equal(a, b)
+    assert_close(reconstruction, copy.deepcopy(model.generator).train()(model.encode(x)))  # the batch's statistics
+    model.sample_fake(16)  # the flag is restored: G(z) updates them
+    assert any(not torch.equal(a, b) for a, b in zip(before, g_buffers(model), strict=True))
+
+
+@pytest.mark.parametrize("cls", [MRGAN, MDGAN])
+def test_in_training_only_the_prior_samples_update_g_running_statistics(cls: type) -> None:
+    """Two batches; MRGAN draws G(z) in its D step and its G step, MDGAN in its two diffusion steps: four G(z) passes
+    either way. Counting every G∘E(x) pass too would give 6 (MRGAN) or 10 (MDGAN)."""
+    torch.manual_seed(0)
+    model = toy(cls, generator=BN_G)
+    trainer().fit(model, loader(torch.randn(32, 2)))
+    counts = [int(m.num_batches_tracked) for m in model.generator.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert counts and set(counts) == {4}
 
 
 # ----- refusals --------------------------------------------------------------------------------------------------
