@@ -151,6 +151,18 @@ def infogan_noise(n: int, gen: torch.Generator | None = None) -> tuple[Tensor, T
     return torch.cat([z, F.one_hot(labels, INFOGAN_CLASSES).float(), codes], 1), labels, codes
 
 
+def infogan_noise_for_class(n: int, k: int, gen: torch.Generator | None = None) -> Tensor:
+    """`infogan_noise` with every sample's class set to k (the script's categorical code, for code accuracy)."""
+    x, _, _ = infogan_noise(n, gen)
+    x[:, INFOGAN_NOISE:INFOGAN_NOISE + INFOGAN_CLASSES] = F.one_hot(torch.full((n,), k), INFOGAN_CLASSES).float()
+    return x
+
+
+# script -> G's input for n samples of code value k, for the scripts with a categorical code
+CLASS_NOISE: dict[str, Callable[[int, int, torch.Generator], Tensor]] = {
+    "pytorch_gan_infogan": infogan_noise_for_class,
+}
+
 # script -> (its generator, G's input for n samples): what the scorer needs to sample a snapshot
 GENERATORS: dict[str, tuple[Callable[[], nn.Module], Callable[[int, torch.Generator], Tensor]]] = {
     "tutorial_dcgan": (tutorial_dcgan_generator, gaussian_noise),

@@ -24,7 +24,9 @@ our validation epochs, checkpoints, logging.
 Scoring, after all runs (so it never competes with training): every snapshot generates ``--num-samples`` images
 (10,000) from a fixed seeded noise, in eval mode (BatchNorm running statistics, as our validation scores G),
 scored on the features of our MNIST classifier (which no run trains with) against the MNIST test set: MNIST-FID,
-the KL of the class histogram from uniform, and the classes covered. Besides the budgets, ``--curve-points``
+the KL of the class histogram from uniform, and the classes covered. For a run with a categorical code (InfoGAN,
+and the PyTorch-GAN script's class code) also the code accuracy (1,000 images per code value, best one-to-one
+code-to-digit matching, as `val/code_accuracy`): InfoGAN's headline, which FID alone does not see. Besides the budgets, ``--curve-points``
 intermediate snapshots trace FID over time for the "time to reach the target FID" ratio (target: the plain
 script's FID at the largest budget, or ``--target``).
 
@@ -50,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from plain_loops import GENERATORS, LOOPS  # noqa: E402
+from plain_loops import CLASS_NOISE, GENERATORS, LOOPS  # noqa: E402
 from wgan_common import out_dir  # noqa: E402
 
 # family -> (overrides of our command, the plain script it races)
@@ -207,6 +209,25 @@ def sampler_for(info: dict[str, Any], path: str) -> Any:
     return lambda n, gen: g(noise(n, gen))
 
 
+def class_sampler_for(info: dict[str, Any], path: str) -> Any:
+    """(n, k, torch.Generator) -> n images of categorical code value k, or None for a run without such a code."""
+    if info["spec"]["side"] == "ours":
+        from lit_gans.sampling import load_model
+
+        model = load_model(path).eval()
+        if getattr(model, "condition_kind", None) != "code" or not model.num_conditions:
+            return None
+        return lambda n, k, gen: model.sample_for_class(n, k, generator=gen)
+    script = FAMILIES[info["spec"]["family"]][1]
+    if script not in CLASS_NOISE:
+        return None
+    build, _ = GENERATORS[script]
+    g = build()
+    g.load_state_dict(torch.load(path, weights_only=True))
+    g.eval()
+    return lambda n, k, gen: g(CLASS_NOISE[script](n, k, gen))
+
+
 class Scorer:
     """MNIST-FID, class KL and classes covered of a sampler against the MNIST test set (real statistics once)."""
 
@@ -233,6 +254,21 @@ class Scorer:
         self.scores.reset()
         return values
 
+    @torch.no_grad()
+    def code_accuracy(self, class_sampler: Any, codes: int = 10, per_code: int = 1000) -> float:
+        """InfoGAN's headline, as `val/code_accuracy`: ``per_code`` images for each code value, classified, best
+        one-to-one code-to-digit matching. FID alone would rank a fast script whose code ignores the digit first."""
+        from lit_gans.metrics.extractors import to_uint8
+        from lit_gans.metrics.scores import ConditionAccuracy
+
+        accuracy = ConditionAccuracy(codes, self.scores.extractor.num_logits)
+        for k in range(codes):
+            gen = torch.Generator().manual_seed(2_000_000 + k)
+            for b in range(0, per_code, self.batch_size):
+                images = to_uint8(class_sampler(min(self.batch_size, per_code - b), k, gen).float())
+                accuracy.update(k, self.scores.extractor(images)["logits"].argmax(dim=1))
+        return accuracy.compute()["code_accuracy"]
+
 
 def score_all(results: list[dict[str, Any]], num_samples: int) -> None:
     scorer = Scorer(num_samples)
@@ -240,6 +276,9 @@ def score_all(results: list[dict[str, Any]], num_samples: int) -> None:
         for snap in info["snapshots"]:
             torch.manual_seed(0)
             snap.update(scorer(sampler_for(info, snap["path"])))
+            class_sampler = class_sampler_for(info, snap["path"])
+            if class_sampler is not None:
+                snap["code_accuracy"] = scorer.code_accuracy(class_sampler)
         print(f"scored {info['name']}: " + ", ".join(f"{s['time']:.0f}s {s['fid']:.2f}" for s in info["snapshots"]),
               flush=True)
 
@@ -267,8 +306,8 @@ def table(summary: dict[str, Any]) -> str:
     lines = [f"threads per run {summary['threads']}, {summary['parallel']} run(s) at a time, {summary['num_samples']} "
              "samples per score; MNIST-FID (our classifier's features, MNIST test set), lower is better", ""]
     head = "| family | run | " + " | ".join(f"FID @{b:g} s (D/G steps)" for b in budgets)
-    lines += [head + " | class KL, classes @max | time to target | CPU util | load | wall s |",
-              "|" + "---|" * (len(budgets) + 7)]
+    lines += [head + " | code accuracy @budgets | class KL, classes @max | time to target | CPU util | load | wall s |",
+              "|" + "---|" * (len(budgets) + 8)]
     notes = []
     for family in dict.fromkeys(r["spec"]["family"] for r in results):
         rows = [r for r in results if r["spec"]["family"] == family and r["snapshots"]]
@@ -286,8 +325,11 @@ def table(summary: dict[str, Any]) -> str:
             last = at_budget(r["snapshots"], max(budgets)) or r["snapshots"][-1]
             t = time_to_reach(r["snapshots"], target) if target else None
             reach = "-" if t is None else f"{t:.0f} s" + (f" ({t / min(plain_t):.2f}x plain)" if plain_t else "")
+            codes = [at_budget(r["snapshots"], b) for b in budgets]
+            code_cell = (" / ".join(f"{100 * s['code_accuracy']:.1f}" if s and "code_accuracy" in s else "-" for s in codes) + " %"
+                         if any(s and "code_accuracy" in s for s in codes) else "-")
             lines.append(f"| {family} | {r['spec']['label']} s{r['spec']['seed']} | " + " | ".join(cells)
-                         + f" | {last['class_kl']:.3f}, {last['classes_covered']:.0f} | {reach} "
+                         + f" | {code_cell} | {last['class_kl']:.3f}, {last['classes_covered']:.0f} | {reach} "
                          f"| {r['cpu_utilisation']:.2f} | {r['load_start']:.1f}-{r['load_end']:.1f} "
                          f"| {r['process_wall']:.0f} |")
         if target:

@@ -116,3 +116,56 @@ def test_infogan_script_noise_carries_one_hot_classes_and_codes_in_range(bench) 
     assert torch.all(one_hot.sum(1) == 1) and set(labels.tolist()) == set(range(INFOGAN_CLASSES))
     torch.testing.assert_close(x[:, -2:], codes)
     assert codes.abs().max() <= 1 and codes.min() < -0.9 and codes.max() > 0.9
+
+
+def test_infogan_script_noise_for_a_class_fixes_only_the_one_hot(bench) -> None:
+    from plain_loops import INFOGAN_CLASSES, INFOGAN_NOISE, infogan_noise, infogan_noise_for_class
+
+    x = infogan_noise_for_class(50, 7, torch.Generator().manual_seed(3))
+    assert torch.all(x[:, INFOGAN_NOISE:INFOGAN_NOISE + INFOGAN_CLASSES].argmax(1) == 7)
+    free = infogan_noise(50, torch.Generator().manual_seed(3))[0]  # z and the continuous codes as drawn
+    torch.testing.assert_close(x[:, :INFOGAN_NOISE], free[:, :INFOGAN_NOISE])
+    torch.testing.assert_close(x[:, -2:], free[:, -2:])
+
+
+@needs_mnist
+def test_code_accuracy_sees_whether_the_code_picks_the_digit(bench, one_thread: None) -> None:
+    from torchvision.datasets import MNIST
+
+    from lit_gans.data.paths import resolve_data_root
+
+    test = MNIST(str(resolve_data_root(None)), train=False, download=False)
+    by_digit = {d: test.data[test.targets == d][:100].unsqueeze(1).float() / 127.5 - 1 for d in range(10)}
+    scorer = bench.Scorer(num_samples=500)
+    permuted = scorer.code_accuracy(lambda n, k, gen: by_digit[(k + 3) % 10][:n], per_code=100)  # code k -> digit k+3
+    ignored = scorer.code_accuracy(lambda n, k, gen: by_digit[k % 2][:n], per_code=100)  # two digits for ten codes
+    assert permuted > 0.97  # up to a permutation, as InfoGAN's code is learned without labels
+    assert 0.19 < ignored < 0.21
+
+
+def test_the_table_prints_code_accuracy_at_each_budget_where_a_run_has_it(bench) -> None:
+    def run(side: str, accs: list[float] | None) -> dict:
+        snaps = [dict(time=b, elapsed=b, fid=50.0 - i, d_steps=10 * b, g_steps=10 * b, class_kl=0.1, classes_covered=10,
+                      **({"code_accuracy": accs[i]} if accs else {})) for i, b in enumerate([1.0, 2.0])]
+        return dict(spec=dict(family="infogan" if accs else "dcgan", side=side, label=side, seed=0), snapshots=snaps,
+                    cpu_utilisation=1.0, load_start=0.0, load_end=0.0, process_wall=3.0)
+
+    summary = dict(budgets=[1.0, 2.0], threads=1, parallel=1, num_samples=10,
+                   results=[run("ours", [0.1, 0.625]), run("plain", None)])
+    out = bench.table(summary)
+    assert "| 10.0 / 62.5 % |" in out and "| code accuracy @budgets |" in out
+    dcgan_row = next(line for line in out.splitlines() if line.startswith("| dcgan |"))
+    assert dcgan_row.count("|") == out.splitlines()[2].count("|") and "| - |" in dcgan_row
+
+
+def test_a_plain_infogan_snapshot_samples_each_code_value_and_dcgan_has_none(bench, tmp_path: Path) -> None:
+    build, _ = bench.GENERATORS["pytorch_gan_infogan"]
+    torch.manual_seed(0)
+    torch.save(build().state_dict(), tmp_path / "g.pt")
+    info = dict(spec=dict(side="plain", family="infogan"))
+    sampler = bench.class_sampler_for(info, str(tmp_path / "g.pt"))
+    x = sampler(4, 3, torch.Generator().manual_seed(0))
+    assert x.shape == (4, 1, 28, 28)
+    torch.testing.assert_close(x, sampler(4, 3, torch.Generator().manual_seed(0)))
+    assert not torch.equal(x, sampler(4, 4, torch.Generator().manual_seed(0)))  # the code value reaches G
+    assert bench.class_sampler_for(dict(spec=dict(side="plain", family="dcgan")), str(tmp_path / "g.pt")) is None
