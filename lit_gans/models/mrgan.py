@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from lit_gans.losses import DISTANCES, mode_regularizer, reconstruction_distance
 from lit_gans.models.base import AdversarialModule, Logs
 from lit_gans.models.steps import BatchState, Step
-from lit_gans.networks import batch_norm_statistics_frozen
+from lit_gans.networks import BatchNormStatistics
 
 
 class MRGAN(AdversarialModule):
@@ -48,6 +48,8 @@ class MRGAN(AdversarialModule):
             raise ValueError(f"model.distance must be one of {DISTANCES}, got {distance!r}.")
         super().__init__(generator, discriminator, *args, **kwargs)
         self.encoder = self.build_encoder(self.hparams.encoder)
+        self.reconstruction_statistics = BatchNormStatistics(self.generator)
+        self._register_load_state_dict_pre_hook(self._fill_reconstruction_statistics)
 
     def build_encoder(self, cfg: Mapping[str, Any]) -> nn.Module:
         """E from its config, with ``out_features`` = the latent size."""
@@ -58,19 +60,26 @@ class MRGAN(AdversarialModule):
         """E(x) (B, latent_dim)."""
         return self.encoder(x)
 
-    def training_reconstruction(self, x: Tensor) -> Tensor:
-        """G∘E(x) inside a training step. G's batch norms normalise it with its own batch statistics but keep their
-        running statistics for G(z), z from the prior: samples are drawn in eval mode from the prior, and nothing in
-        these models asks E(x) to follow it. Tracked over both, the statistics serve neither: on Stacked MNIST E's
-        codes grew to 3x the prior's spread and eval-mode samples came out faint (docs/sections/mrgan.md)."""
-        with batch_norm_statistics_frozen(self.generator):
-            return self.reconstruct(x)
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """G∘E(x), with G's batch norms on the running statistics of the reconstructions (`reconstruction_statistics`);
+        G(z) keeps its own. Nothing in these models asks E(x) to follow the prior: on Stacked MNIST E's codes spread
+        3x wider than z's, and statistics shared by both passes served neither (eval-mode samples came out faint;
+        docs/sections/mrgan.md)."""
+        with self.reconstruction_statistics.swapped_into(self.generator):
+            return self.generator(self.encode(x))
+
+    def _fill_reconstruction_statistics(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        """A checkpoint from before `reconstruction_statistics` (one set for both passes): start them from G's."""
+        for name, key in self.reconstruction_statistics.network_keys().items():
+            source = f"{prefix}generator.{key}"
+            if f"{prefix}reconstruction_statistics.{name}" not in state_dict and source in state_dict:
+                state_dict[f"{prefix}reconstruction_statistics.{name}"] = state_dict[source].clone()
 
     # ----- the regulariser --------------------------------------------------------------------
     def regularizer(self, x: Tensor, d_forward: Any, lambda2: float, prefix: str = "train/") -> tuple[Tensor, Logs]:
         """T_E on the real batch x (clean: E reads the data): λ1 d(x, G∘E(x)) + λ2 · the objective's generator loss
         on ``d_forward``'s logits of G∘E(x) (with instance noise when on), through G's and E's graphs."""
-        reconstruction = self.training_reconstruction(x)
+        reconstruction = self.reconstruct(x)
         d_rec = d_forward(self.with_instance_noise(reconstruction))
         loss = mode_regularizer(x, reconstruction, d_rec, self.hparams.lambda1, lambda2, self.hparams.distance,
                                 adversarial=self.objective.generator)
@@ -121,7 +130,7 @@ class MDGAN(MRGAN):
     def manifold_discriminator_step(self, state: BatchState) -> tuple[Tensor, Logs]:
         """D_m: x real, G∘E(x) fake (computed with G and E frozen, detached)."""
         noisy, x = self.with_instance_noise, state.real
-        loss, logs = self.discriminator_loss(noisy(x), noisy(self.training_reconstruction(x).detach()))
+        loss, logs = self.discriminator_loss(noisy(x), noisy(self.reconstruct(x).detach()))
         if "train/D(G(z))" in logs:  # the manifold step's fake is G∘E(x)
             logs["train/D_m(G(E(x)))"] = logs.pop("train/D(G(z))")
         return loss, logs
@@ -138,7 +147,7 @@ class MDGAN(MRGAN):
     def diffusion_discriminator_step(self, state: BatchState) -> tuple[Tensor, Logs]:
         """D_d: G∘E(x) "real", G(z) fake (both detached)."""
         noisy, x = self.with_instance_noise, state.real
-        d_real = self.dd_scores(noisy(self.training_reconstruction(x).detach()))
+        d_real = self.dd_scores(noisy(self.reconstruct(x).detach()))
         d_fake = self.dd_scores(noisy(self.sample_fake(len(x)).detach()))
         loss = self.objective.discriminator(d_real, d_fake)
         logs = {"train/dd_loss": loss, "train/dd_real": d_real.mean(), "train/dd_fake": d_fake.mean()}

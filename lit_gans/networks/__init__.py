@@ -17,7 +17,7 @@ from lit_gans.networks.lapgan import (
     LaplacianPyramidGenerator,
     OneHotConditioned,
 )
-from lit_gans.networks.layers import Maxout, batch_norm_statistics_frozen, has_batch_norm
+from lit_gans.networks.layers import BatchNormStatistics, Maxout, has_batch_norm
 from lit_gans.networks.mlp import MLPDiscriminator, MLPGenerator
 from lit_gans.networks.pix2pix import PatchDiscriminator, UNetGenerator, receptive_field
 from lit_gans.networks.resnet import ResnetGenerator
@@ -59,6 +59,7 @@ __all__ = [
     "MLPDiscriminator",
     "MinibatchDiscrimination",
     "MLPGenerator",
+    "BatchNormStatistics",
     "Maxout",
     "PatchDiscriminator",
     "ResnetGenerator",
@@ -72,7 +73,6 @@ __all__ = [
     "VAEGANDecoder",
     "VAEGANDiscriminator",
     "VAEGANEncoder",
-    "batch_norm_statistics_frozen",
     "has_batch_norm",
     "reference_pass",
 ]

@@ -83,21 +83,44 @@ def has_batch_norm(module: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
-@contextmanager
-def batch_norm_statistics_frozen(module: nn.Module) -> Iterator[None]:
-    """Inside the block, every training-mode BatchNorm layer of ``module`` normalises with its batch's statistics (as
-    in training) but leaves its running mean, variance and batch count untouched. For a network fed inputs from
-    two distributions in training (MRGAN's G reads prior codes z and encoder codes E(x)) whose eval-mode output
-    should follow one of them: torch's ``track_running_stats=False`` path, restored on exit."""
-    layers = [m for m in module.modules()
-              if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats]
-    for layer in layers:
-        layer.track_running_stats = False
-    try:
-        yield
-    finally:
-        for layer in layers:
-            layer.track_running_stats = True
+BATCH_NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+class BatchNormStatistics(nn.Module):
+    """A second set of running statistics for the batch norms of ``network``, for a network that reads inputs from two
+    distributions (MRGAN's G: prior codes z and encoder codes E(x)). Inside ``swapped_into(network)`` its layers use
+    and (in training) update these buffers instead of their own, so each input distribution keeps its own statistics
+    and eval mode normalises each as training did. Buffers, so checkpoints hold them and resume exactly."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.layers = [name for name, m in network.named_modules()
+                       if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+        for name in self.layers:
+            for buffer in BATCH_NORM_BUFFERS:
+                self.register_buffer(self.buffer_name(name, buffer), getattr(network.get_submodule(name), buffer).clone())
+
+    @staticmethod
+    def buffer_name(layer: str, buffer: str) -> str:
+        return f"{layer.replace('.', '__')}__{buffer}"
+
+    def network_keys(self) -> dict[str, str]:
+        """Our buffer name -> the network's state-dict key of the same statistic (e.g. ``net.1.running_mean``)."""
+        return {self.buffer_name(layer, b): f"{layer}.{b}" for layer in self.layers for b in BATCH_NORM_BUFFERS}
+
+    @contextmanager
+    def swapped_into(self, network: nn.Module) -> Iterator[None]:
+        layers = [network.get_submodule(name) for name in self.layers]
+        own = [[getattr(layer, b) for b in BATCH_NORM_BUFFERS] for layer in layers]
+        for name, layer in zip(self.layers, layers, strict=True):
+            for b in BATCH_NORM_BUFFERS:
+                setattr(layer, b, getattr(self, self.buffer_name(name, b)))  # batch norm updates these in place
+        try:
+            yield
+        finally:
+            for layer, buffers in zip(layers, own, strict=True):
+                for b, tensor in zip(BATCH_NORM_BUFFERS, buffers, strict=True):
+                    setattr(layer, b, tensor)
 
 
 LEAKY_RELU_GAIN = math.sqrt(2 / (1 + 0.2**2))  # He's gain for LeakyReLU(0.2)

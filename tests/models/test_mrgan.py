@@ -19,6 +19,7 @@ from lit_gans.models.steps import BatchState
 
 H = 16
 TOY_G = {"_target_": "lit_gans.networks.MLPGenerator", "latent_dim": 2, "out_shape": [2], "hidden": [H], "output_activation": "none"}
+BN_G = {**TOY_G, "batch_norm": True}
 TOY_D = {"_target_": "lit_gans.networks.MLPDiscriminator", "in_shape": [2], "hidden": [H]}
 TOY_E = {"_target_": "lit_gans.networks.MLPEncoder", "in_shape": [2], "out_features": 2, "hidden": [H], "batch_norm": False}
 ADAM = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3, "betas": [0.5, 0.999]}
@@ -125,7 +126,7 @@ def test_resume_continues_exactly(cls: type, tmp_path: Path) -> None:
 
     def run(max_epochs: int, ckpt: Path | None = None, save: Path | None = None) -> MRGAN:
         torch.manual_seed(0)
-        model = toy(cls)
+        model = toy(cls, generator=BN_G)  # with batch norm: both sets of G's statistics resume too
         tr = trainer(max_epochs)
         tr.fit(model, loader(x), ckpt_path=ckpt)
         if save is not None:
@@ -143,37 +144,62 @@ def test_resume_continues_exactly(cls: type, tmp_path: Path) -> None:
             assert_close(sa["exp_avg_sq"], sb["exp_avg_sq"], rtol=0, atol=0)
 
 
-# ----- G's batch-norm statistics follow the prior ---------------------------------------------------------------------
-BN_G = {**TOY_G, "batch_norm": True}
+# ----- G's batch-norm statistics: one set for G(z), one for G∘E(x) ---------------------------------------------------
+def buffers(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [b.clone() for b in module.buffers()]
 
 
-def g_buffers(model: MRGAN) -> list[torch.Tensor]:
-    return [b.clone() for b in model.generator.buffers()]
+def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 @pytest.mark.parametrize("cls", [MRGAN, MDGAN])
-def test_a_training_reconstruction_uses_batch_statistics_and_leaves_the_running_ones(cls: type) -> None:
+def test_reconstructions_and_samples_keep_separate_batch_norm_statistics(cls: type) -> None:
     torch.manual_seed(0)
     model = toy(cls, generator=BN_G).train()
+    stats = model.reconstruction_statistics
     x = torch.randn(16, 2) * 5 + 3
-    before = g_buffers(model)
-    reconstruction = model.training_reconstruction(x)
-    for a, b in zip(before, g_buffers(model), strict=True):  # running mean, variance and batch count
-        assert torch.equal(a, b)
+    g_before, stats_before = buffers(model.generator), buffers(stats)
+    reconstruction = model.reconstruct(x)
+    assert same(g_before, buffers(model.generator)) and not same(stats_before, buffers(stats))
     assert_close(reconstruction, copy.deepcopy(model.generator).train()(model.encode(x)))  # the batch's statistics
-    model.sample_fake(16)  # the flag is restored: G(z) updates them
-    assert any(not torch.equal(a, b) for a, b in zip(before, g_buffers(model), strict=True))
+    stats_after = buffers(stats)
+    model.sample_fake(16)
+    assert not same(g_before, buffers(model.generator)) and same(stats_after, buffers(stats))
+    # eval mode: each pass normalises with its own running statistics
+    model.eval()
+    g_reconstructing = copy.deepcopy(model.generator)
+    for name, key in stats.network_keys().items():
+        g_reconstructing.get_submodule(key.rsplit(".", 1)[0]).register_buffer(key.rsplit(".", 1)[1], getattr(stats, name).clone())
+    with torch.no_grad():
+        assert_close(model.reconstruct(x), g_reconstructing(model.encode(x)))
+        z = torch.randn(8, 2)
+        assert_close(model.generator(z), copy.deepcopy(model.generator)(z))
+        assert not torch.allclose(model.generator(z), g_reconstructing(z))
 
 
-@pytest.mark.parametrize("cls", [MRGAN, MDGAN])
-def test_in_training_only_the_prior_samples_update_g_running_statistics(cls: type) -> None:
-    """Two batches; MRGAN draws G(z) in its D step and its G step, MDGAN in its two diffusion steps: four G(z) passes
-    either way. Counting every G∘E(x) pass too would give 6 (MRGAN) or 10 (MDGAN)."""
+@pytest.mark.parametrize("cls, reconstructions", [(MRGAN, 2), (MDGAN, 6)])
+def test_in_training_each_set_of_statistics_counts_its_own_passes(cls: type, reconstructions: int) -> None:
+    """Two batches. G(z): MRGAN in its D step and its G step, MDGAN in its two diffusion steps (4 either way);
+    G∘E(x): MRGAN in its G/E step, MDGAN in D_m's, the manifold G/E and D_d's steps. Shared, they would count 6 / 10."""
     torch.manual_seed(0)
     model = toy(cls, generator=BN_G)
     trainer().fit(model, loader(torch.randn(32, 2)))
     counts = [int(m.num_batches_tracked) for m in model.generator.modules() if isinstance(m, torch.nn.BatchNorm1d)]
     assert counts and set(counts) == {4}
+    stats = model.reconstruction_statistics
+    assert {int(getattr(stats, n)) for n in stats.network_keys() if n.endswith("num_batches_tracked")} == {reconstructions}
+
+
+def test_a_checkpoint_without_reconstruction_statistics_loads_them_from_g() -> None:
+    torch.manual_seed(0)
+    old = toy(generator=BN_G)
+    old.sample_fake(16)  # G's statistics move away from their initial values
+    state = {k: v for k, v in old.state_dict().items() if not k.startswith("reconstruction_statistics.")}
+    new = toy(generator=BN_G)
+    new.load_state_dict(state)  # strict
+    for name, key in new.reconstruction_statistics.network_keys().items():
+        torch.testing.assert_close(getattr(new.reconstruction_statistics, name), old.generator.state_dict()[key])
 
 
 # ----- refusals --------------------------------------------------------------------------------------------------
