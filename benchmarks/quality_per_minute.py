@@ -195,37 +195,24 @@ def run_all(specs: list[RunSpec], times: list[float], out: Path, threads: int, p
 
 
 # ----- scoring ------------------------------------------------------------------------------------------------
-def sampler_for(info: dict[str, Any], path: str) -> Any:
-    """(n, torch.Generator) -> images in [-1, 1], G in eval mode."""
+def samplers_for(info: dict[str, Any], path: str) -> tuple[Any, Any]:
+    """From one load of the snapshot: (n, torch.Generator) -> images in [-1, 1], G in eval mode; and
+    (n, k, torch.Generator) -> n images of categorical code value k, or None for a run without such a code."""
     if info["spec"]["side"] == "ours":
         from lit_gans.sampling import load_model
 
         model = load_model(path).eval()
-        return lambda n, gen: model.sample_images(n, generator=gen)
-    build, noise = GENERATORS[FAMILIES[info["spec"]["family"]][1]]
-    g = build()
-    g.load_state_dict(torch.load(path, weights_only=True))
-    g.eval()
-    return lambda n, gen: g(noise(n, gen))
-
-
-def class_sampler_for(info: dict[str, Any], path: str) -> Any:
-    """(n, k, torch.Generator) -> n images of categorical code value k, or None for a run without such a code."""
-    if info["spec"]["side"] == "ours":
-        from lit_gans.sampling import load_model
-
-        model = load_model(path).eval()
-        if getattr(model, "condition_kind", None) != "code" or not model.num_conditions:
-            return None
-        return lambda n, k, gen: model.sample_for_class(n, k, generator=gen)
+        coded = getattr(model, "condition_kind", None) == "code" and model.num_conditions
+        return ((lambda n, gen: model.sample_images(n, generator=gen)),
+                (lambda n, k, gen: model.sample_for_class(n, k, generator=gen)) if coded else None)
     script = FAMILIES[info["spec"]["family"]][1]
-    if script not in CLASS_NOISE:
-        return None
-    build, _ = GENERATORS[script]
+    build, noise = GENERATORS[script]
     g = build()
     g.load_state_dict(torch.load(path, weights_only=True))
     g.eval()
-    return lambda n, k, gen: g(CLASS_NOISE[script](n, k, gen))
+    class_noise = CLASS_NOISE.get(script)
+    return ((lambda n, gen: g(noise(n, gen))),
+            (lambda n, k, gen: g(class_noise(n, k, gen))) if class_noise else None)
 
 
 class Scorer:
@@ -254,19 +241,14 @@ class Scorer:
         self.scores.reset()
         return values
 
-    @torch.no_grad()
     def code_accuracy(self, class_sampler: Any, codes: int = 10, per_code: int = 1000) -> float:
         """InfoGAN's headline, as `val/code_accuracy`: ``per_code`` images for each code value, classified, best
         one-to-one code-to-digit matching. FID alone would rank a fast script whose code ignores the digit first."""
-        from lit_gans.metrics.extractors import to_uint8
         from lit_gans.metrics.scores import ConditionAccuracy
 
         accuracy = ConditionAccuracy(codes, self.scores.extractor.num_logits)
-        for k in range(codes):
-            gen = torch.Generator().manual_seed(2_000_000 + k)
-            for b in range(0, per_code, self.batch_size):
-                images = to_uint8(class_sampler(min(self.batch_size, per_code - b), k, gen).float())
-                accuracy.update(k, self.scores.extractor(images)["logits"].argmax(dim=1))
+        accuracy.update_from_sampler(class_sampler, self.scores.extractor, range(codes), per_code, self.batch_size,
+                                     seed=2_000_000)
         return accuracy.compute()["code_accuracy"]
 
 
@@ -275,8 +257,8 @@ def score_all(results: list[dict[str, Any]], num_samples: int) -> None:
     for info in results:
         for snap in info["snapshots"]:
             torch.manual_seed(0)
-            snap.update(scorer(sampler_for(info, snap["path"])))
-            class_sampler = class_sampler_for(info, snap["path"])
+            sampler, class_sampler = samplers_for(info, snap["path"])
+            snap.update(scorer(sampler))
             if class_sampler is not None:
                 snap["code_accuracy"] = scorer.code_accuracy(class_sampler)
         print(f"scored {info['name']}: " + ", ".join(f"{s['time']:.0f}s {s['fid']:.2f}" for s in info["snapshots"]),
@@ -326,8 +308,8 @@ def table(summary: dict[str, Any]) -> str:
             t = time_to_reach(r["snapshots"], target) if target else None
             reach = "-" if t is None else f"{t:.0f} s" + (f" ({t / min(plain_t):.2f}x plain)" if plain_t else "")
             codes = [at_budget(r["snapshots"], b) for b in budgets]
-            code_cell = (" / ".join(f"{100 * s['code_accuracy']:.1f}" if s and "code_accuracy" in s else "-" for s in codes) + " %"
-                         if any(s and "code_accuracy" in s for s in codes) else "-")
+            code_cell = (" / ".join(f"{100 * s['code_accuracy']:.1f}" if s and "code_accuracy" in s else "-"
+                                    for s in codes) + " %" if any(s and "code_accuracy" in s for s in codes) else "-")
             lines.append(f"| {family} | {r['spec']['label']} s{r['spec']['seed']} | " + " | ".join(cells)
                          + f" | {code_cell} | {last['class_kl']:.3f}, {last['classes_covered']:.0f} | {reach} "
                          f"| {r['cpu_utilisation']:.2f} | {r['load_start']:.1f}-{r['load_end']:.1f} "

@@ -163,9 +163,10 @@ def test_a_plain_infogan_snapshot_samples_each_code_value_and_dcgan_has_none(ben
     torch.manual_seed(0)
     torch.save(build().state_dict(), tmp_path / "g.pt")
     info = dict(spec=dict(side="plain", family="infogan"))
-    sampler = bench.class_sampler_for(info, str(tmp_path / "g.pt"))
+    _, sampler = bench.samplers_for(info, str(tmp_path / "g.pt"))
     x = sampler(4, 3, torch.Generator().manual_seed(0))
     assert x.shape == (4, 1, 28, 28)
     torch.testing.assert_close(x, sampler(4, 3, torch.Generator().manual_seed(0)))
     assert not torch.equal(x, sampler(4, 4, torch.Generator().manual_seed(0)))  # the code value reaches G
-    assert bench.class_sampler_for(dict(spec=dict(side="plain", family="dcgan")), str(tmp_path / "g.pt")) is None
+    torch.save(bench.GENERATORS["tutorial_dcgan"][0]().state_dict(), tmp_path / "dcgan.pt")
+    assert bench.samplers_for(dict(spec=dict(side="plain", family="dcgan")), str(tmp_path / "dcgan.pt"))[1] is None

@@ -147,12 +147,9 @@ class GeneratorMetrics(L.Callback):
         if not (k and hasattr(pl_module, "sample_for_class") and isinstance(extractor, MNISTExtractor)):
             return None
         metric = ConditionAccuracy(k, extractor.num_logits).to(pl_module.device)
-        for condition in range(rank, k, world):
-            gen = torch.Generator().manual_seed(self.seed * 1_000_000 + 999_000 + condition)
-            for start in range(0, self.samples_per_condition, self.batch_size):
-                n = min(self.batch_size, self.samples_per_condition - start)
-                images = to_uint8(pl_module.sample_for_class(n, condition, generator=gen).float())
-                metric.update(condition, extractor(images)["logits"].argmax(dim=1))
+        metric.update_from_sampler(lambda n, c, gen: pl_module.sample_for_class(n, c, generator=gen), extractor,
+                                   range(rank, k, world), self.samples_per_condition, self.batch_size,
+                                   seed=self.seed * 1_000_000 + 999_000)
         return metric
 
     def _check_every_process_has_a_batch(self, name: str, n: int, world: int) -> None:

@@ -7,13 +7,14 @@ feature lists (all-gathered); every process must call `compute()`.
 """
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 from torch import Tensor, nn
 from torchmetrics import Metric
 from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
 
+from lit_gans.metrics.extractors import to_uint8
 from lit_gans.metrics.modes import coverage_from_counts
 
 
@@ -73,6 +74,17 @@ class ConditionAccuracy(Metric):
 
     def update(self, condition: int, predicted: Tensor) -> None:
         self.confusion[condition] += torch.bincount(predicted.flatten(), minlength=self.confusion.shape[1])
+
+    @torch.no_grad()
+    def update_from_sampler(self, sample_for_class: Callable[[int, int, torch.Generator], Tensor], extractor: nn.Module,
+                            conditions: Iterable[int], per_condition: int, batch_size: int, seed: int) -> None:
+        """Count ``per_condition`` images of each of ``conditions``: ``sample_for_class(n, k, generator)`` draws them
+        (in [-1, 1], noise seeded ``seed + k``), ``extractor``'s logits classify them."""
+        for condition in conditions:
+            gen = torch.Generator().manual_seed(seed + condition)
+            for start in range(0, per_condition, batch_size):
+                images = to_uint8(sample_for_class(min(batch_size, per_condition - start), condition, gen).float())
+                self.update(condition, extractor(images)["logits"].argmax(dim=1))
 
     def compute(self) -> dict[str, float]:
         from scipy.optimize import linear_sum_assignment
