@@ -176,6 +176,11 @@ def test_paper_defaults(compose_cfg: Compose) -> None:
     for name in ("dcgan_cifar10", "gan_arch_dcgan", "gan_meaningful_loss"):  # paper settings keep G's 2e-4
         paper_g = compose_cfg(f"experiment={name}").model.optimizer_g
         assert (paper_g._target_, paper_g.lr, list(paper_g.betas)) == ("torch.optim.Adam", 2e-4, [0.5, 0.999]), name
+    info = compose_cfg("model=infogan", "data=mnist")  # D and Q at G's rate, batch 64 (quality_per_minute)
+    assert (info.data.batch_size, info.model.optimizer_g.lr, info.model.optimizer_d.lr) == (64, 1e-3, 1e-3)
+    for name in ("infogan_mnist", "infogan_mnist_authors_code", "infogan_mnist_authors_exact", "infogan_mnist_mbd"):
+        paper = compose_cfg(f"experiment={name}")  # Appendix C's rates, the authors' batch of 128
+        assert (paper.data.batch_size, paper.model.optimizer_g.lr, paper.model.optimizer_d.lr) == (128, 1e-3, 2e-4), name
 
 
 def test_unknown_model_lists_the_choices(compose_cfg: Compose) -> None:
